@@ -1,0 +1,1 @@
+"""The engine: facts, planning, apply, verify, fleet runner, plan files, journal, rollback."""

@@ -1,0 +1,1 @@
+"""SMTP egress firewall backends (iptables, nftables, netsh)."""

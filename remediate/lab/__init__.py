@@ -1,0 +1,1 @@
+"""A simulated MailSite fleet on loopback speaking real WinRM and SSH."""

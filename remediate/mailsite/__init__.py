@@ -1,0 +1,1 @@
+"""The MailSite admin surface: the msbox dialect, template inheritance, logs."""

@@ -1,0 +1,145 @@
+"""Value types shared across the flow: hosts, connection settings, changes, findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from remediate.secrets import Secret
+
+CONNECTION_TYPES = ("winrm", "ssh", "local")
+SHELL_TYPES = ("cmd", "powershell", "sh")
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+def _as_secret(value: object) -> Secret | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Secret) else Secret(str(value))
+
+
+@attrs.frozen
+class ConnectionSettings:
+    """How to reach one host, resolved from its Ansible connection variables."""
+
+    name: str
+    address: str
+    connection: str = attrs.field(validator=attrs.validators.in_(CONNECTION_TYPES))
+    port: int
+    user: str | None = None
+    password: Secret | None = attrs.field(default=None, converter=_as_secret)
+    shell_type: str = attrs.field(default="sh", validator=attrs.validators.in_(SHELL_TYPES))
+    # WinRM
+    winrm_transport: str = "ntlm"
+    winrm_scheme: str = "https"
+    winrm_cert_validation: bool = True
+    winrm_ca_trust_path: str | None = None
+    allow_insecure_winrm: bool = False
+    # SSH
+    private_key_file: str | None = None
+    known_hosts: str | None = None
+    host_key_policy: str = "reject"  # "reject" | "accept-new"
+    # Timeouts and bounds (seconds)
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    operation_timeout: float = 20.0
+    command_timeout: float = 120.0
+    retries: int = 3
+    retry_deadline: float = 60.0
+
+    @classmethod
+    def from_vars(cls, name: str, hostvars: Mapping[str, Any]) -> ConnectionSettings:
+        """Resolve settings from a host's merged variables (Ansible's names)."""
+        connection = str(hostvars.get("ansible_connection", "ssh"))
+        if connection == "paramiko":
+            connection = "ssh"
+        default_shell = "cmd" if connection == "winrm" else "sh"
+        scheme = str(hostvars.get("ansible_winrm_scheme", "https"))
+        if connection == "winrm":
+            default_port = 5986 if scheme == "https" else 5985
+        elif connection == "ssh":
+            default_port = 22
+        else:
+            default_port = 0
+        validation = str(hostvars.get("ansible_winrm_server_cert_validation", "validate"))
+        user = hostvars.get("ansible_user")
+        return cls(
+            name=name,
+            address=str(hostvars.get("ansible_host", name)),
+            connection=connection,
+            port=int(hostvars.get("ansible_port", default_port)),
+            user=None if user is None else str(user),
+            password=hostvars.get("ansible_password"),
+            shell_type=str(hostvars.get("ansible_shell_type", default_shell)),
+            winrm_transport=str(hostvars.get("ansible_winrm_transport", "ntlm")),
+            winrm_scheme=scheme,
+            winrm_cert_validation=validation != "ignore",
+            winrm_ca_trust_path=_opt_str(hostvars.get("ansible_winrm_ca_trust_path")),
+            allow_insecure_winrm=_as_bool(hostvars.get("remediate_allow_insecure_winrm", False)),
+            private_key_file=_opt_str(hostvars.get("ansible_ssh_private_key_file")),
+            known_hosts=_opt_str(hostvars.get("remediate_known_hosts")),
+            host_key_policy=str(hostvars.get("remediate_ssh_host_key_policy", "reject")),
+            connect_timeout=float(hostvars.get("remediate_connect_timeout", 10.0)),
+            read_timeout=float(hostvars.get("remediate_read_timeout", 30.0)),
+            operation_timeout=float(hostvars.get("remediate_operation_timeout", 20.0)),
+            command_timeout=float(hostvars.get("remediate_command_timeout", 120.0)),
+            retries=int(hostvars.get("remediate_retries", 3)),
+            retry_deadline=float(hostvars.get("remediate_retry_deadline", 60.0)),
+        )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+@attrs.frozen
+class Host:
+    """One inventory host with its merged variables (Ansible precedence applied)."""
+
+    name: str
+    vars: Mapping[str, Any] = attrs.field(factory=dict)
+    groups: tuple[str, ...] = ()
+
+    @property
+    def connection(self) -> ConnectionSettings:
+        return ConnectionSettings.from_vars(self.name, self.vars)
+
+
+ACTIONS = ("create", "update", "delete")
+
+
+@attrs.frozen
+class Change:
+    """One planned change on one host, as a reviewer reads it.
+
+    `before`/`after` are JSON values and never hold a secret. `data` carries what
+    the task needs to apply and revert it (JSON, no secret either).
+    """
+
+    address: str
+    action: str = attrs.field(validator=attrs.validators.in_(ACTIONS))
+    before: Any
+    after: Any
+    reason: str
+    reversible: bool = True
+    fingerprint: str = ""
+    task: str = ""
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Finding:
+    """Something a reviewer should know that the task will not (or may not) change."""
+
+    address: str
+    message: str
+    severity: str = "warning"  # "info" | "warning" | "critical"
+    task: str = ""
+    evidence: tuple[str, ...] = ()

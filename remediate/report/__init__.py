@@ -1,0 +1,1 @@
+"""Report writers: text (rich), JSON, JSON-lines events, JUnit."""

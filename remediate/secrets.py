@@ -1,0 +1,67 @@
+"""Secret values (passwords, vault keys) that never print themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MASK = "********"
+
+
+class Secret:
+    """A string that shows as a mask in str(), repr(), format() and JSON dumps.
+
+    Call `reveal()` at the single point where the clear value must leave the process
+    (an Authorization header, an msbox -set argument).
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        self._value = str(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Secret values cannot be pickled")
+
+
+SECRET_KEY_SUFFIXES = ("_password", "_pass")
+SECRET_KEYS = ("ansible_password", "ansible_become_password", "ansible_become_pass")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether an inventory variable name holds a secret by Ansible's naming."""
+    lowered = key.lower()
+    return lowered in SECRET_KEYS or lowered.endswith(SECRET_KEY_SUFFIXES) or lowered == "password"
+
+
+def mask_value(value: object) -> object:
+    """Replace Secret objects anywhere in a JSON-like value by the mask."""
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    return value
