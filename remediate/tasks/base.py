@@ -60,6 +60,15 @@ class Task(Protocol):
         """Pure: facts in, Changes and Findings out."""
         ...
 
+    def relevant(self, host: Host, facts: Facts) -> Any:
+        """The JSON view of the facts this task's plan depends on, and nothing else.
+
+        The engine hashes it into every Change's fingerprint, so a saved plan goes
+        stale exactly when this view moves. It must hold no secret (a hash of a
+        weak password is a leak too).
+        """
+        ...
+
     def apply(self, conn: Connection, host: Host, change: Change) -> None:
         """Ensure the change's `after` state on the host."""
         ...
