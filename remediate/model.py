@@ -132,6 +132,7 @@ class Change:
     fingerprint: str = ""
     task: str = ""
     data: Mapping[str, Any] = attrs.field(factory=dict)
+    task_index: int = -1  # which task of the play planned it (set by the engine)
 
 
 @attrs.frozen
@@ -143,3 +144,149 @@ class Finding:
     severity: str = "warning"  # "info" | "warning" | "critical"
     task: str = ""
     evidence: tuple[str, ...] = ()
+
+
+# Statuses a host ends a run with, worst last for the recap.
+STATUSES = ("ok", "changed", "skipped", "stale", "unreachable", "failed")
+
+
+@attrs.frozen
+class TaskRef:
+    """Which task of which play a plan entry came from, with its rendered arguments."""
+
+    play: int
+    index: int
+    type_name: str
+    name: str
+    args: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class HostPlan:
+    """What the plan says for one host of one play."""
+
+    host: str
+    play: int
+    status: str = "planned"  # "planned" | "unreachable" | "failed"
+    error: str | None = None
+    changes: tuple[Change, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    tasks: tuple[TaskRef, ...] = ()
+    round_trips: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "planned"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+@attrs.frozen
+class Plan:
+    """A reviewable plan: every host's changes, the digests of what produced it."""
+
+    hosts: tuple[HostPlan, ...]
+    playbook: str
+    inventory: tuple[str, ...]
+    playbook_digest: str
+    inventory_digest: str
+    created: str
+    limit: str | None = None
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    extra_vars: Mapping[str, Any] = attrs.field(factory=dict)
+    aborted: bool = False
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for hp in self.hosts for c in hp.changes]
+
+    @property
+    def changed(self) -> bool:
+        return any(hp.changes for hp in self.hosts)
+
+    @property
+    def failed(self) -> bool:
+        return self.aborted or any(hp.failed for hp in self.hosts)
+
+
+@attrs.frozen
+class ChangeResult:
+    """What became of one change when applied or reverted."""
+
+    change: Change
+    status: str  # "applied" | "reverted" | "failed" | "skipped" | "irreversible" | "not-applied"
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def changed(self) -> bool:
+        return self.status in ("applied", "reverted")
+
+
+@attrs.frozen
+class HostResult:
+    """How one host ended a run."""
+
+    host: str
+    status: str = attrs.field(validator=attrs.validators.in_(STATUSES))
+    changes: tuple[ChangeResult, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    message: str | None = None
+    round_trips: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "unreachable", "stale")
+
+    @property
+    def changed(self) -> bool:
+        return any(c.changed for c in self.changes)
+
+
+@attrs.frozen
+class RunResult:
+    """A whole run: every host's result, aggregated."""
+
+    run_id: str | None
+    hosts: tuple[HostResult, ...]
+    aborted: bool = False
+    kind: str = "apply"  # "apply" | "rollback" | "check"
+    irreversible: tuple[Change, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.aborted or any(h.failed for h in self.hosts)
+
+    @property
+    def changed(self) -> bool:
+        return any(h.changed for h in self.hosts)
+
+    @property
+    def exit_code(self) -> int:
+        from remediate import errors
+
+        statuses = {h.status for h in self.hosts}
+        if self.aborted:
+            return errors.EXIT_ABORTED
+        if "failed" in statuses:
+            return errors.EXIT_HOST_FAILED
+        if "stale" in statuses:
+            return errors.EXIT_STALE
+        if "unreachable" in statuses:
+            return errors.EXIT_UNREACHABLE
+        return errors.EXIT_OK
+
+    def raise_on_error(self) -> RunResult:
+        from remediate.errors import HostFailed
+
+        bad = [h for h in self.hosts if h.failed]
+        if self.aborted or bad:
+            detail = "; ".join(f"{h.host}: {h.status} ({h.message})" for h in bad)
+            raise HostFailed(f"run {'aborted: ' if self.aborted else ''}{detail}".strip())
+        return self

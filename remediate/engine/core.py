@@ -1,0 +1,303 @@
+"""The engine's entry points: plan, apply a saved plan, run, roll back (the CLI and API call these)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from remediate.engine import hostwork
+from remediate.engine.events import Emitter, EventSink
+from remediate.engine.hostwork import Connector, Target
+from remediate.engine.planfile import plan_to_json, secret_arguments, write_plan
+from remediate.engine.planning import BoundTask
+from remediate.engine.runner import FleetPolicy, run_fleet
+from remediate.engine.runs import Runs
+from remediate.errors import InputError
+from remediate.model import HostPlan, HostResult, Plan, TaskRef
+from remediate.secrets import mask_value
+from remediate.tasks import TaskRegistry, default_registry
+
+
+@attrs.frozen
+class Options:
+    """Everything a run can be asked for besides the playbook and inventory."""
+
+    limit: str | None = None
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    extra_vars: Mapping[str, Any] = attrs.field(factory=dict)
+    forks: int = 20
+    host_deadline: float | None = None
+    runs_dir: str | None = None
+    on_event: EventSink | None = None
+    registry: TaskRegistry | None = None
+    connector: Connector | None = None
+
+    def tasks(self) -> TaskRegistry:
+        return self.registry or default_registry()
+
+    def connect(self) -> Connector:
+        if self.connector is not None:
+            return self.connector
+        from remediate.transport import connect
+
+        return connect
+
+
+@attrs.frozen
+class PlayTargets:
+    """One play's run policy and its hosts with their tasks."""
+
+    index: int
+    name: str
+    policy: FleetPolicy
+    targets: tuple[Target, ...]
+
+    def meta(self) -> dict[str, Any]:
+        return {"index": self.index, "name": self.name, "serial": list(self.policy.serial),
+                "max_fail_percentage": self.policy.max_fail_percentage,
+                "any_errors_fatal": self.policy.any_errors_fatal}
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets]:
+    """Select hosts and render every task's arguments for every host (input errors surface here)."""
+    from remediate.playbook import render_args, select_tasks
+
+    registry = options.tasks()
+    groups = group_members(inventory)
+    plays = []
+    for p_index, play in enumerate(playbook.plays):
+        hosts = inventory.select(play.hosts, options.limit)
+        calls = select_tasks(play, options.tags, options.skip_tags)
+        targets = []
+        for host in hosts:
+            bound = []
+            for call in calls:
+                index = play.tasks.index(call)
+                args = render_args(call, play, host, extra_vars=options.extra_vars, groups=groups)
+                task = create_task(registry, call.type_name, args)
+                bound.append(BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task))
+            targets.append(Target(host, p_index, tuple(bound)))
+        policy = FleetPolicy(forks=options.forks, serial=tuple(play.serial),
+                             max_fail_percentage=play.max_fail_percentage,
+                             any_errors_fatal=play.any_errors_fatal,
+                             host_deadline=options.host_deadline)
+        plays.append(PlayTargets(p_index, play.name, policy, tuple(targets)))
+    return plays
+
+
+def group_members(inventory: Any) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {"all": []}
+    for name, host in inventory.hosts.items():
+        groups["all"].append(name)
+        for group in host.groups:
+            groups.setdefault(group, []).append(name)
+    return groups
+
+
+def create_task(registry: TaskRegistry, type_name: str, args: Mapping[str, Any]) -> Any:
+    task_type = registry.get(type_name)
+    if task_type is None:
+        raise InputError(f"unknown task type {type_name!r}")
+    return task_type.from_args(args)
+
+
+def _emitter(options: Options, run: str | None = None) -> Emitter:
+    return Emitter([options.on_event], run=run)
+
+
+# ---------------------------------------------------------------- plan
+
+
+def plan_plays(plays: Sequence[PlayTargets], options: Options) -> list[HostPlan]:
+    emit = _emitter(options)
+    connect = options.connect()
+    host_plans: list[HostPlan] = []
+    for play in plays:
+        by_name = {t.host.name: t for t in play.targets}
+        emit("play.started", message=play.name, total=len(by_name))
+
+        def worker(name: str, by_name: dict[str, Target] = by_name) -> HostPlan:
+            emit("host.started", host=name)
+            result = _plan_one(by_name[name], connect)
+            emit("host.finished", host=name, status=result.status if result.failed else
+                 ("changed" if result.changes else "ok"))
+            return result
+
+        outcome = run_fleet(
+            list(by_name), worker, attrs.evolve(play.policy, serial=(), max_fail_percentage=None,
+                                                any_errors_fatal=False),
+            is_failure=lambda hp: hp.failed,
+            on_deadline=lambda n, b=by_name: hostwork.failed_plan(  # type: ignore[misc]
+                b[n], TimeoutError("host deadline exceeded")),
+            on_skipped=lambda n, b=by_name: hostwork.failed_plan(  # type: ignore[misc]
+                b[n], RuntimeError("skipped")),
+        )
+        host_plans.extend(outcome.results[name] for name in by_name)
+    return host_plans
+
+
+def _plan_one(target: Target, connect: Connector) -> HostPlan:
+    try:
+        with connect(target.host.connection) as conn:
+            return hostwork.plan_target(conn, target)
+    except Exception as exc:  # noqa: BLE001 - every failure is this host's status, never the run's
+        return hostwork.failed_plan(target, exc)
+
+
+def make_plan(playbook: Any, inventory: Any, options: Options) -> tuple[Plan, list[dict[str, Any]]]:
+    plays = prepare(playbook, inventory, options)
+    hosts = plan_plays(plays, options)
+    plan = Plan(
+        hosts=tuple(hosts), playbook=str(playbook.path), inventory=tuple(inventory.sources),
+        playbook_digest=playbook.digest(), inventory_digest=inventory.digest(), created=now(),
+        limit=options.limit, tags=options.tags, skip_tags=options.skip_tags,
+        extra_vars=dict(mask_value(dict(options.extra_vars))),  # type: ignore[call-overload]
+    )
+    return plan, [p.meta() for p in plays]
+
+
+def save_plan(plan: Plan, plays: list[dict[str, Any]], path: str) -> None:
+    holding = secret_arguments(plan)
+    if holding:
+        raise InputError(f"cannot save a plan whose task arguments hold a secret ({holding[0]})")
+    write_plan(path, plan_to_json(plan, plays))
+
+
+# ---------------------------------------------------------------- apply and run
+
+
+@attrs.frozen
+class _Run:
+    """What every host worker of one run shares."""
+
+    runs: Runs
+    run_id: str
+    journal: Any
+    emit: Emitter
+    connect: Connector
+
+
+def _start_run(kind: str, meta: Mapping[str, Any], options: Options) -> _Run:
+    runs = Runs(options.runs_dir)
+    info, journal = runs.create(kind, meta)
+    return _Run(runs, info.run_id, journal, _emitter(options, info.run_id), options.connect())
+
+
+def _finish_run(run: _Run, results: Sequence[HostResult], aborted: bool, reason: str | None) -> None:
+    run.journal.close()
+    summary: dict[str, Any] = {"aborted": aborted, "abort_reason": reason, "hosts": {}}
+    for r in results:
+        summary["hosts"][r.host] = {"status": r.status, "message": r.message,
+                                    "changed": sum(1 for c in r.changes if c.changed)}
+    run.runs.finish(run.runs.get(run.run_id), summary)
+    run.emit("run.finished", status="aborted" if aborted else "done", message=reason)
+
+
+def _run_plays(run: _Run, plays: Sequence[PlayTargets],
+               work: Callable[[Target], HostResult]) -> tuple[list[HostResult], bool, str | None]:
+    results: list[HostResult] = []
+    for play in plays:
+        by_name = {t.host.name: t for t in play.targets}
+        run.emit("play.started", message=play.name, total=len(by_name))
+
+        def worker(name: str, by_name: dict[str, Target] = by_name) -> HostResult:
+            run.emit("host.started", host=name)
+            result = work(by_name[name])
+            run.emit("host.finished", host=name, status=result.status, message=result.message)
+            return result
+
+        outcome = run_fleet(
+            list(by_name), worker, play.policy, is_failure=lambda r: r.failed,
+            on_deadline=lambda n: HostResult(n, "failed", message="host deadline exceeded"),
+            on_skipped=lambda n: HostResult(n, "skipped", message="not started: run aborted"),
+        )
+        results.extend(outcome.results[name] for name in by_name)
+        if outcome.aborted:
+            return results, True, outcome.abort_reason
+    return results, False, None
+
+
+def _locked(run: _Run, target: Target, body: Callable[[], HostResult]) -> HostResult:
+    from remediate.engine.locks import HostLock
+    from remediate.errors import HostLocked
+
+    try:
+        with HostLock(run.runs.root, target.host.name, run.run_id):
+            return body()
+    except HostLocked as exc:
+        return HostResult(target.host.name, "failed", message=str(exc))
+
+
+def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostResult:
+    """Connect, (re)gather, refuse drift, apply, verify, for one host."""
+    try:
+        with run.connect(target.host.connection) as conn:
+            if reviewed is None:
+                fresh = hostwork.plan_target(conn, target)
+                changes, findings = fresh.changes, fresh.findings
+            else:
+                changes, findings = reviewed.changes, reviewed.findings
+                drift = hostwork.check_drift(conn, target, changes) if changes else None
+                if drift:
+                    return hostwork.host_result(target, "stale", findings=findings,
+                                                message=f"host changed since the plan: {drift}",
+                                                conn=conn)
+            if not changes:
+                return hostwork.host_result(target, "ok", findings=findings, conn=conn)
+            results, error = hostwork.apply_changes(conn, target, changes, run.journal, run.emit)
+            if error is None:
+                error = hostwork.verify_converged(conn, target, [r.change for r in results])
+            return hostwork.host_result(target, hostwork.settle(results, error), results,
+                                        findings, error, conn)
+    except Exception as exc:  # noqa: BLE001 - a host's failure is its status
+        status = "unreachable" if isinstance(exc, hostwork.ConnectionFailed) else "failed"
+        return hostwork.host_result(target, status, message=hostwork.describe(exc))
+
+
+def run_playbook(playbook: Any, inventory: Any, options: Options,
+                 meta: Mapping[str, Any]) -> tuple[str, list[HostResult], bool, str | None]:
+    plays = prepare(playbook, inventory, options)
+    run = _start_run("apply", {**meta, "playbook_digest": playbook.digest(),
+                               "inventory_digest": inventory.digest()}, options)
+    run.emit("run.started", total=sum(len(p.targets) for p in plays))
+    results, aborted, reason = _run_plays(
+        run, plays, lambda t: _locked(run, t, lambda: _apply_target(run, t, None)))
+    _finish_run(run, results, aborted, reason)
+    return run.run_id, results, aborted, reason
+
+
+def apply_saved(plan: Plan, plays_meta: Sequence[Mapping[str, Any]], inventory: Any,
+                options: Options, meta: Mapping[str, Any]) -> tuple[str, list[HostResult], bool, str | None]:
+    """Apply exactly the reviewed changes; hosts whose facts moved are refused as stale."""
+    registry = options.tasks()
+    plays: list[PlayTargets] = []
+    reviewed: dict[tuple[int, str], HostPlan] = {}
+    for p_meta in plays_meta:
+        index = int(p_meta["index"])
+        targets = []
+        for hp in (h for h in plan.hosts if h.play == index and h.status == "planned"):
+            host = inventory.get_host(hp.host)
+            bound = tuple(BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks)
+            targets.append(Target(host, index, bound))
+            reviewed[(index, hp.host)] = hp
+        policy = FleetPolicy(forks=options.forks, serial=tuple(p_meta.get("serial") or ()),
+                             max_fail_percentage=p_meta.get("max_fail_percentage"),
+                             any_errors_fatal=bool(p_meta.get("any_errors_fatal")),
+                             host_deadline=options.host_deadline)
+        plays.append(PlayTargets(index, str(p_meta.get("name", "")), policy, tuple(targets)))
+    run = _start_run("apply", {**meta, "playbook": plan.playbook, "inventory": list(plan.inventory),
+                               "plan_created": plan.created}, options)
+    run.emit("run.started", total=sum(len(p.targets) for p in plays))
+    results, aborted, reason = _run_plays(
+        run, plays, lambda t: _locked(run, t, lambda: _apply_target(
+            run, t, reviewed[(t.play, t.host.name)])))
+    _finish_run(run, results, aborted, reason)
+    return run.run_id, results, aborted, reason

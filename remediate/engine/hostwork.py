@@ -1,0 +1,140 @@
+"""What happens on one host: plan, apply with the journal, verify, revert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from remediate.engine.events import Emitter
+from remediate.engine.facts import gather_facts
+from remediate.engine.journal import Journal
+from remediate.engine.planning import BoundTask, describe_drift, fingerprints, plan_tasks, show
+from remediate.errors import ConnectionFailed, RemediateError, UnknownOutcome
+from remediate.model import Change, ChangeResult, ConnectionSettings, Finding, Host, HostPlan, HostResult
+from remediate.secrets import mask_value
+from remediate.transport.base import Connection
+
+Connector = Callable[[ConnectionSettings], Connection]
+
+
+@attrs.frozen
+class Target:
+    """One host of one play with its tasks rendered for it."""
+
+    host: Host
+    play: int
+    tasks: tuple[BoundTask, ...]
+
+    def task(self, index: int) -> BoundTask:
+        for bound in self.tasks:
+            if bound.ref.index == index:
+                return bound
+        raise RemediateError(f"{self.host.name}: the plan names task #{index}, which is not there")
+
+
+def task_record(bound: BoundTask) -> dict[str, Any]:
+    ref = bound.ref
+    return {"play": ref.play, "index": ref.index, "type": ref.type_name, "name": ref.name,
+            "args": mask_value(dict(ref.args))}
+
+
+def change_record(change: Change) -> dict[str, Any]:
+    return dict(mask_value(attrs.asdict(change)))  # type: ignore[call-overload]
+
+
+def gather(conn: Connection, target: Target) -> dict[str, Any]:
+    return gather_facts(conn, target.host, [f for b in target.tasks for f in b.task.facts(target.host)])
+
+
+def plan_target(conn: Connection, target: Target) -> HostPlan:
+    facts = gather(conn, target)
+    changes, findings = plan_tasks(target.host, target.tasks, facts)
+    return HostPlan(host=target.host.name, play=target.play, changes=tuple(changes),
+                    findings=tuple(findings), tasks=tuple(b.ref for b in target.tasks),
+                    round_trips=conn.round_trips)
+
+
+def failed_plan(target: Target, exc: Exception) -> HostPlan:
+    status = "unreachable" if isinstance(exc, ConnectionFailed) else "failed"
+    return HostPlan(host=target.host.name, play=target.play, status=status, error=describe(exc),
+                    tasks=tuple(b.ref for b in target.tasks))
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionFailed):
+        return f"{exc.kind}: {exc.message}"
+    if isinstance(exc, RemediateError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def check_drift(conn: Connection, target: Target, reviewed: Sequence[Change]) -> str | None:
+    """None when the host is as the plan saw it, else what moved."""
+    facts = gather(conn, target)
+    now = fingerprints(target.host, target.tasks, facts)
+    if all(now.get(c.task_index) == c.fingerprint for c in reviewed):
+        return None
+    current, _ = plan_tasks(target.host, target.tasks, facts)
+    return "; ".join(describe_drift(reviewed, current))
+
+
+def apply_changes(conn: Connection, target: Target, changes: Sequence[Change], journal: Journal,
+                  emit: Emitter) -> tuple[list[ChangeResult], str | None]:
+    """Journal intent, apply, journal outcome, change by change; stop at the first failure."""
+    results: list[ChangeResult] = []
+    for change in changes:
+        bound = target.task(change.task_index)
+        record, task = change_record(change), task_record(bound)
+        emit("change.started", host=target.host.name, address=change.address)
+        journal.record_intent(target.host.name, record, task, change.before, change.after)
+        try:
+            bound.task.apply(conn, target.host, change)
+        except UnknownOutcome as exc:
+            journal.record_outcome(target.host.name, record, task, change.before, change.after,
+                                   "unknown", describe(exc))
+            results.append(ChangeResult(change, "failed", describe(exc)))
+            emit("change.finished", host=target.host.name, address=change.address, status="unknown")
+            return results, f"{change.address}: outcome unknown: {describe(exc)}"
+        except (RemediateError, OSError) as exc:
+            journal.record_outcome(target.host.name, record, task, change.before, change.after,
+                                   "failed", describe(exc))
+            results.append(ChangeResult(change, "failed", describe(exc)))
+            emit("change.finished", host=target.host.name, address=change.address, status="failed")
+            return results, f"{change.address}: {describe(exc)}"
+        journal.record_outcome(target.host.name, record, task, change.before, change.after,
+                               "applied")
+        results.append(ChangeResult(change, "applied"))
+        emit("change.finished", host=target.host.name, address=change.address, status="applied")
+    return results, None
+
+
+def verify_converged(conn: Connection, target: Target, applied: Sequence[Change]) -> str | None:
+    """Gather and plan again: an applied change that is still planned did not converge."""
+    facts = gather(conn, target)
+    current, _ = plan_tasks(target.host, target.tasks, facts)
+    wanted = {c.address: c for c in applied}
+    left = [c for c in current if c.address in wanted]
+    if not left:
+        return None
+    return "; ".join(f"{c.address} did not converge: wanted {show(wanted[c.address].after)}, "
+                     f"host has {show(c.before)}" for c in left)
+
+
+def host_result(target: Target, status: str, results: Sequence[ChangeResult] = (),
+                findings: Sequence[Finding] = (), message: str | None = None,
+                conn: Connection | None = None) -> HostResult:
+    return HostResult(host=target.host.name, status=status, changes=tuple(results),
+                      findings=tuple(findings), message=message,
+                      round_trips=conn.round_trips if conn is not None else 0)
+
+
+def settle(results: Sequence[ChangeResult], error: str | None) -> str:
+    if error:
+        return "failed"
+    return "changed" if any(r.changed for r in results) else "ok"
+
+
+def fresh_facts(conn: Connection, target: Target) -> Mapping[str, Any]:
+    return gather(conn, target)
