@@ -197,7 +197,7 @@ class Plan:
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     extra_vars: Mapping[str, Any] = attrs.field(factory=dict)
-    aborted: bool = False
+    plays: tuple[Mapping[str, Any], ...] = ()  # each play's name and run policy
 
     @property
     def changes(self) -> list[Change]:
@@ -209,7 +209,7 @@ class Plan:
 
     @property
     def failed(self) -> bool:
-        return self.aborted or any(hp.failed for hp in self.hosts)
+        return any(hp.failed for hp in self.hosts)
 
 
 @attrs.frozen
@@ -258,6 +258,8 @@ class RunResult:
     aborted: bool = False
     kind: str = "apply"  # "apply" | "rollback" | "check"
     irreversible: tuple[Change, ...] = ()
+    abort_reason: str | None = None
+    plan: Plan | None = None  # the plan a check run or a run made
 
     @property
     def failed(self) -> bool:

@@ -1,15 +1,309 @@
-"""CLI: the `engine` subcommands (placeholder until its issue lands)."""
+"""CLI: plan, apply, run, rollback and runs."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import remediate.api as api
+from remediate.engine.events import EventSink, JsonLinesSink
+from remediate.errors import EXIT_CHANGES_PENDING, EXIT_OK, InputError
+from remediate.model import Plan, RunResult
+from remediate.report import machine, text
+from remediate.report.progress import HostProgress
+from remediate.secrets import is_secret_key
 
 
 def register(sub: Any) -> None:
-    """Add this module's subcommands to the top-level parser."""
-    del sub
+    _plan_parser(sub)
+    _apply_parser(sub)
+    _run_parser(sub)
+    _rollback_parser(sub)
+    _runs_parser(sub)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 0
+# ---------------------------------------------------------------- arguments
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("playbook", metavar="PLAYBOOK")
+    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INV",
+                   help="inventory file or directory (repeat to merge, in order)")
+    p.add_argument("-l", "--limit", metavar="PATTERN", help="further limit hosts (@file reads names)")
+    p.add_argument("-t", "--tags", action="append", default=[], metavar="TAGS")
+    p.add_argument("--skip-tags", action="append", default=[], metavar="TAGS")
+    p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE")
+
+
+def _output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--forks", type=_positive, default=20, help="hosts at once (default 20)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--events", metavar="FILE", help="write JSON-lines events to FILE")
+    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report to FILE")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("--host-deadline", type=float, metavar="SECONDS",
+                   help="give up on a host after this long")
+
+
+def _runs_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", metavar="DIR",
+                   help="where runs and journals live (default $REMEDIATE_RUNS_DIR or ./runs)")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _plan_parser(sub: Any) -> None:
+    p = sub.add_parser("plan", help="show what a playbook would change (dry run; writes nothing)")
+    _selection(p)
+    _output(p)
+    p.add_argument("-o", "--out", metavar="PLAN.json", help="save the plan for `remediate apply`")
+    p.add_argument("--detailed-exitcode", action="store_true",
+                   help="exit 8 when changes are pending, 0 when there is nothing to do")
+    p.set_defaults(func=cmd_plan)
+
+
+def _apply_parser(sub: Any) -> None:
+    p = sub.add_parser("apply", help="apply a saved plan exactly as reviewed")
+    p.add_argument("plan", metavar="PLAN")
+    p.add_argument("-i", "--inventory", action="append", metavar="INV",
+                   help="inventory to connect with (default: the one the plan was made from)")
+    _output(p)
+    _runs_dir(p)
+    p.set_defaults(func=cmd_apply)
+
+
+def _run_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="plan and apply in one go")
+    _selection(p)
+    _output(p)
+    _runs_dir(p)
+    p.add_argument("--check", action="store_true", help="only plan; change nothing")
+    p.add_argument("--diff", action="store_true", help="show each change's before and after")
+    p.set_defaults(func=cmd_run)
+
+
+def _rollback_parser(sub: Any) -> None:
+    p = sub.add_parser("rollback", help="undo a run's reversible changes, newest first")
+    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("-l", "--limit", metavar="PATTERN")
+    p.add_argument("--check", action="store_true", help="say what would be reverted")
+    _output(p)
+    _runs_dir(p)
+    p.set_defaults(func=cmd_rollback)
+
+
+def _runs_parser(sub: Any) -> None:
+    p = sub.add_parser("runs", help="list runs, or show what one changed where")
+    _runs_dir(p)
+    p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    p.add_argument("run_id", nargs="?", metavar="RUN")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_runs)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t.strip() for v in values for t in v.split(",") if t.strip())
+
+
+def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
+    from remediate.playbook import parse_extra_vars
+
+    return dict(parse_extra_vars(items))
+
+
+def _safe_argv() -> list[str]:
+    """The command line for run.json, with secret-named -e values masked."""
+    out: list[str] = []
+    for arg in sys.argv[1:]:
+        key, sep, _ = arg.partition("=")
+        out.append(f"{key}=********" if sep and is_secret_key(key.lstrip("-")) else arg)
+    return out
+
+
+class _Sinks:
+    """The event sinks a command asked for, closed at the end."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.file = JsonLinesSink(args.events) if getattr(args, "events", None) else None
+        quiet = getattr(args, "quiet", False) or getattr(args, "format", "text") == "json"
+        self.progress = HostProgress(enabled=None if not quiet else False)
+
+    def sink(self) -> EventSink:
+        def both(event: Any) -> None:
+            if self.file is not None:
+                self.file(event)
+            self.progress(event)
+
+        return both
+
+    def __enter__(self) -> _Sinks:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(None, None, None)
+        if self.file is not None:
+            self.file.close()
+
+
+def _with_sinks(args: argparse.Namespace, body: Callable[[EventSink], Any]) -> Any:
+    with _Sinks(args) as sinks:
+        return body(sinks.sink())
+
+
+def _report(args: argparse.Namespace, result: RunResult, title: str) -> int:
+    if args.junit:
+        machine.write_junit(args.junit, title, result.hosts)
+    if args.format == "json":
+        print(json.dumps(machine.result_to_json(result), indent=2))
+        return result.exit_code
+    out = text.console()
+    if result.irreversible:
+        out.print(f"{len(result.irreversible)} irreversible change(s) cannot be rolled back:")
+        for change in result.irreversible:
+            out.print(f"  {change.address}: {change.reason}", markup=False)
+    if result.aborted:
+        text.console(stderr=True).print(f"ABORTED: {result.abort_reason}", markup=False)
+    text.print_recap(result.hosts, out, result.run_id, verbose=args.verbose > 0)
+    return result.exit_code
+
+
+def _plan_exit(plan: Plan, detailed: bool) -> int:
+    from remediate.model import HostResult, RunResult
+
+    hosts = tuple(HostResult(h.host, h.status if h.failed else "ok") for h in plan.hosts)
+    code = RunResult(None, hosts).exit_code
+    if code == EXIT_OK and detailed and plan.changed:
+        return EXIT_CHANGES_PENDING
+    return code
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    made = _with_sinks(args, lambda sink: api.plan(
+        args.playbook, args.inventory, limit=args.limit, tags=_split(args.tags),
+        skip_tags=_split(args.skip_tags), extra_vars=_extra_vars(args.extra_vars),
+        forks=args.forks, on_event=sink))
+    if args.out:
+        api.save_plan(made, args.out)
+    if args.format == "json":
+        from remediate.engine.planfile import plan_to_json
+
+        print(json.dumps(plan_to_json(made), indent=2, ensure_ascii=False))
+    else:
+        out = text.console()
+        if args.quiet:
+            out.print(text.plan_summary(made))
+        else:
+            text.print_plan(made, out)
+        if args.out:
+            out.print(f"Saved the plan to {args.out}; apply it with: remediate apply {args.out}",
+                      markup=False)
+    if args.junit:
+        from remediate.api import _as_check
+
+        machine.write_junit(args.junit, "plan", [_as_check(h) for h in made.hosts])
+    return _plan_exit(made, args.detailed_exitcode)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    result = _with_sinks(args, lambda sink: api.apply(
+        args.plan, inventory=args.inventory, forks=args.forks, runs_dir=args.runs_dir,
+        on_event=sink, host_deadline=args.host_deadline, arguments=_safe_argv()))
+    return _report(args, result, "apply")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    result = _with_sinks(args, lambda sink: api.run(
+        args.playbook, args.inventory, check=args.check, limit=args.limit,
+        tags=_split(args.tags), skip_tags=_split(args.skip_tags),
+        extra_vars=_extra_vars(args.extra_vars), forks=args.forks, runs_dir=args.runs_dir,
+        on_event=sink, host_deadline=args.host_deadline, arguments=_safe_argv()))
+    if args.check and result.plan is not None and args.format == "text":
+        text.print_plan(result.plan, text.console(), diff=args.diff)
+        return _plan_exit(result.plan, False)
+    return _report(args, result, "run")
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    result = _with_sinks(args, lambda sink: api.rollback(
+        args.run_id, limit=args.limit, check=args.check, runs_dir=args.runs_dir,
+        forks=args.forks, on_event=sink, arguments=_safe_argv()))
+    if not result.hosts and args.format == "text":
+        text.console().print(f"Nothing to roll back for run {args.run_id}.", markup=False)
+        return EXIT_OK
+    return _report(args, result, "rollback")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from remediate.engine.runs import Runs
+
+    runs = Runs(args.runs_dir)
+    if args.action == "list":
+        if args.run_id:
+            raise InputError("`remediate runs list` takes no RUN; use `remediate runs show RUN`")
+        return _list_runs(runs, args.format)
+    if not args.run_id:
+        raise InputError("`remediate runs show` needs a RUN id (see `remediate runs`)")
+    return _show_run(runs, args.run_id, args.format)
+
+
+def _list_runs(runs: Any, fmt: str) -> int:
+    found = runs.list()
+    if fmt == "json":
+        print(json.dumps([{"run_id": r.run_id, **r.meta} for r in found], indent=2, default=str))
+        return EXIT_OK
+    out = text.console()
+    if not found:
+        out.print(f"No runs in {runs.root}.", markup=False)
+    for info in found:
+        summary = info.meta.get("summary") or {}
+        hosts = summary.get("hosts") or {}
+        changed = sum(int(h.get("changed") or 0) for h in hosts.values())
+        state = "unfinished" if "finished" not in info.meta else (
+            "aborted" if summary.get("aborted") else "finished")
+        extra = f" of {info.meta['rollback_of']}" if info.meta.get("rollback_of") else ""
+        out.print(f"{info.run_id}  {info.kind}{extra:<10}  {state:<10}  {len(hosts)} host(s), "
+                  f"{changed} change(s)  by {info.meta.get('user')}", markup=False)
+    return EXIT_OK
+
+
+def _show_run(runs: Any, run_id: str, fmt: str) -> int:
+    info = runs.get(run_id)
+    records = info.journal()
+    if fmt == "json":
+        import attrs
+
+        print(json.dumps({"run": info.meta, "journal": [attrs.asdict(r) for r in records]},
+                         indent=2, default=str))
+        return EXIT_OK
+    out = text.console()
+    out.print(f"run {info.run_id} ({info.kind}) started {info.meta.get('started')} by "
+              f"{info.meta.get('user')}: {' '.join(info.meta.get('arguments') or [])}",
+              markup=False)
+    outcomes = {(r.host, r.address): r for r in records if r.phase == "outcome"}
+    for record in (r for r in records if r.phase == "intent"):
+        done = outcomes.get((record.host, record.address))
+        status = done.status if done else "IN FLIGHT (no outcome recorded)"
+        out.print(f"  {record.host}  {record.address}  {text.show(record.before)} -> "
+                  f"{text.show(record.after)}  [{status}]", markup=False)
+    if not records:
+        out.print("  no changes were made", markup=False)
+    return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -152,7 +153,7 @@ def _plan_one(target: Target, connect: Connector) -> HostPlan:
         return hostwork.failed_plan(target, exc)
 
 
-def make_plan(playbook: Any, inventory: Any, options: Options) -> tuple[Plan, list[dict[str, Any]]]:
+def make_plan(playbook: Any, inventory: Any, options: Options) -> Plan:
     plays = prepare(playbook, inventory, options)
     hosts = plan_plays(plays, options)
     plan = Plan(
@@ -160,15 +161,16 @@ def make_plan(playbook: Any, inventory: Any, options: Options) -> tuple[Plan, li
         playbook_digest=playbook.digest(), inventory_digest=inventory.digest(), created=now(),
         limit=options.limit, tags=options.tags, skip_tags=options.skip_tags,
         extra_vars=dict(mask_value(dict(options.extra_vars))),  # type: ignore[call-overload]
+        plays=tuple(p.meta() for p in plays),
     )
-    return plan, [p.meta() for p in plays]
+    return plan
 
 
-def save_plan(plan: Plan, plays: list[dict[str, Any]], path: str) -> None:
+def save_plan(plan: Plan, path: str | Path) -> None:
     holding = secret_arguments(plan)
     if holding:
         raise InputError(f"cannot save a plan whose task arguments hold a secret ({holding[0]})")
-    write_plan(path, plan_to_json(plan, plays))
+    write_plan(path, plan_to_json(plan))
 
 
 # ---------------------------------------------------------------- apply and run
@@ -238,6 +240,8 @@ def _locked(run: _Run, target: Target, body: Callable[[], HostResult]) -> HostRe
 
 def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostResult:
     """Connect, (re)gather, refuse drift, apply, verify, for one host."""
+    if reviewed is not None and not reviewed.changes:
+        return hostwork.host_result(target, "ok", findings=reviewed.findings)
     try:
         with run.connect(target.host.connection) as conn:
             if reviewed is None:
@@ -274,13 +278,13 @@ def run_playbook(playbook: Any, inventory: Any, options: Options,
     return run.run_id, results, aborted, reason
 
 
-def apply_saved(plan: Plan, plays_meta: Sequence[Mapping[str, Any]], inventory: Any,
+def apply_saved(plan: Plan, inventory: Any,
                 options: Options, meta: Mapping[str, Any]) -> tuple[str, list[HostResult], bool, str | None]:
     """Apply exactly the reviewed changes; hosts whose facts moved are refused as stale."""
     registry = options.tasks()
     plays: list[PlayTargets] = []
     reviewed: dict[tuple[int, str], HostPlan] = {}
-    for p_meta in plays_meta:
+    for p_meta in plan.plays:
         index = int(p_meta["index"])
         targets = []
         for hp in (h for h in plan.hosts if h.play == index and h.status == "planned"):

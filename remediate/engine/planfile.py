@@ -28,8 +28,8 @@ def _has_secret(value: Any) -> bool:
     return False
 
 
-def plan_to_json(plan: Plan, plays: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """The plan as a JSON document. `plays` carries each play's name and run policy."""
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON document."""
     hosts, changes = [], []
     for hp in plan.hosts:
         hosts.append({
@@ -45,7 +45,7 @@ def plan_to_json(plan: Plan, plays: list[Mapping[str, Any]]) -> dict[str, Any]:
         "playbook": plan.playbook, "playbook_digest": plan.playbook_digest,
         "inventory": list(plan.inventory), "inventory_digest": plan.inventory_digest,
         "limit": plan.limit, "tags": list(plan.tags), "skip_tags": list(plan.skip_tags),
-        "extra_vars": mask_value(dict(plan.extra_vars)), "plays": list(plays),
+        "extra_vars": mask_value(dict(plan.extra_vars)), "plays": [dict(p) for p in plan.plays],
         "hosts": hosts, "resource_changes": changes,
     }
 
@@ -95,7 +95,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def load_plan(path: str | os.PathLike[str]) -> tuple[Plan, list[dict[str, Any]]]:
+def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read and validate a saved plan; every problem is an InputError naming the file."""
     name = str(path)
     try:
@@ -125,8 +125,9 @@ def load_plan(path: str | os.PathLike[str]) -> tuple[Plan, list[dict[str, Any]]]
         created=r.get(doc, "created", str, ""), limit=doc.get("limit"),
         tags=tuple(doc.get("tags") or ()), skip_tags=tuple(doc.get("skip_tags") or ()),
         extra_vars=doc.get("extra_vars") or {},
+        plays=tuple(_read_play(r, p, i) for i, p in enumerate(plays)),
     )
-    return plan, plays
+    return plan
 
 
 def _read_changes(r: _Reader, items: list[Any]) -> dict[tuple[str, int], list[Change]]:
@@ -171,3 +172,14 @@ def _read_host(r: _Reader, body: Any, i: int,
     return HostPlan(host=host, play=play, status=r.get(body, "status", str, where),
                     error=body.get("error"), changes=tuple(changes.get((host, play), [])),
                     findings=findings, tasks=tasks, round_trips=int(body.get("round_trips") or 0))
+
+
+def _read_play(r: _Reader, body: Any, i: int) -> dict[str, Any]:
+    where = f"plays[{i}]"
+    index = r.get(body, "index", int, where)
+    serial = r.get(body, "serial", list, where)
+    fail = body.get("max_fail_percentage")
+    if fail is not None and not isinstance(fail, (int, float)):
+        raise r.fail(f"{where}.max_fail_percentage", "expected a number or null")
+    return {"index": index, "name": str(body.get("name", "")), "serial": serial,
+            "max_fail_percentage": fail, "any_errors_fatal": bool(body.get("any_errors_fatal"))}

@@ -1,0 +1,120 @@
+"""Human output with rich: plans as per-host diffs with reasons, recaps, progress over hosts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from remediate.engine.planning import show
+from remediate.model import Change, ChangeResult, Finding, HostPlan, HostResult, Plan
+
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+STYLE = {"create": "green", "update": "yellow", "delete": "red"}
+STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red",
+                "unreachable": "bold red", "stale": "bold magenta", "skipped": "dim"}
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _local(address: str, host: str) -> str:
+    return address[len(host) + 1:] if address.startswith(host + "/") else address
+
+
+def change_line(change: Change, host: str) -> Text:
+    line = Text("  ")
+    line.append(f"{SYMBOL[change.action]} ", style=STYLE[change.action])
+    line.append(_local(change.address, host), style="bold")
+    line.append(f"  {show(change.before)} -> {show(change.after)}")
+    if not change.reversible:
+        line.append("  (irreversible)", style="bold red")
+    return line
+
+
+def finding_line(finding: Finding, host: str) -> Text:
+    line = Text("  ")
+    line.append("! ", style="magenta")
+    line.append(_local(finding.address, host), style="bold")
+    line.append(f": {finding.message}")
+    return line
+
+
+def print_plan(plan: Plan, out: Console, diff: bool = True) -> None:
+    for hp in plan.hosts:
+        _print_host_plan(hp, out, diff)
+    out.print(plan_summary(plan))
+
+
+def _print_host_plan(hp: HostPlan, out: Console, diff: bool) -> None:
+    if hp.failed:
+        out.print(Text(f"{hp.host}: {hp.status.upper()} {hp.error or ''}".rstrip(),
+                       style=STATUS_STYLE.get(hp.status, "red")))
+        return
+    if not hp.changes and not hp.findings:
+        out.print(Text(f"{hp.host}: nothing to change", style="green"))
+        return
+    out.print(Text(f"{hp.host}: {len(hp.changes)} to change, {len(hp.findings)} "
+                   f"finding(s)", style="bold"))
+    for change in hp.changes:
+        out.print(change_line(change, hp.host))
+        if diff:
+            out.print(Text(f"      why: {change.reason}", style="dim"))
+    for finding in hp.findings:
+        out.print(finding_line(finding, hp.host))
+        for line in finding.evidence[:5]:
+            out.print(Text(f"      {line}", style="dim"))
+
+
+def plan_summary(plan: Plan) -> Text:
+    changes = plan.changes
+    hosts_changing = sum(1 for hp in plan.hosts if hp.changes)
+    irreversible = sum(1 for c in changes if not c.reversible)
+    findings = sum(len(hp.findings) for hp in plan.hosts)
+    statuses = Counter(hp.status for hp in plan.hosts if hp.failed)
+    parts = [f"{len(changes)} change(s) on {hosts_changing} of {len(plan.hosts)} host(s)"]
+    if irreversible:
+        parts.append(f"{irreversible} irreversible")
+    parts.append(f"{findings} finding(s)")
+    parts.extend(f"{n} host(s) {s}" for s, n in sorted(statuses.items()))
+    if not changes and not statuses:
+        return Text("Plan: nothing to do. " + ", ".join(parts[1:]) + ".", style="bold green")
+    return Text("Plan: " + ", ".join(parts) + ".", style="bold")
+
+
+def _result_detail(result: HostResult) -> str:
+    applied = Counter(c.status for c in result.changes)
+    bits = [f"{n} {s}" for s, n in sorted(applied.items())]
+    if result.findings:
+        bits.append(f"{len(result.findings)} finding(s)")
+    if result.message:
+        bits.append(result.message)
+    return "; ".join(bits)
+
+
+def print_recap(results: Sequence[HostResult], out: Console, run_id: str | None,
+                verbose: bool = False) -> None:
+    out.print(Text("RECAP", style="bold"))
+    width = max((len(r.host) for r in results), default=4)
+    for result in results:
+        line = Text(f"{result.host:<{width}}  ")
+        line.append(f"{result.status:<11}", style=STATUS_STYLE.get(result.status, ""))
+        line.append(_result_detail(result))
+        out.print(line)
+        if verbose or result.failed:
+            for change in result.changes:
+                out.print(_change_result_line(change, result.host))
+    counts = Counter(r.status for r in results)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no hosts"
+    tail = f" (run {run_id})" if run_id else ""
+    out.print(Text(f"{len(results)} host(s): {summary}{tail}", style="bold"))
+
+
+def _change_result_line(result: ChangeResult, host: str) -> Text:
+    line = Text(f"    {result.status:<12} {_local(result.change.address, host)}")
+    if result.error:
+        line.append(f"  {result.error}", style="red")
+    return line
