@@ -1,0 +1,33 @@
+"""YAML playbooks: loading with file:line:col errors, tag selection, per-host rendering."""
+
+from __future__ import annotations
+
+from remediate.playbook.loader import PLAY_KEYS, TASK_KEYS, Play, Playbook, TaskCall
+from remediate.playbook.render import (
+    groups_from_inventory_json,
+    host_variables,
+    parse_extra_vars,
+    render_args,
+    render_hosts,
+    render_task,
+)
+from remediate.playbook.tags import effective_tags, select_tasks, should_run
+from remediate.playbook.yamlnodes import Location
+
+__all__ = [
+    "PLAY_KEYS",
+    "TASK_KEYS",
+    "Location",
+    "Play",
+    "Playbook",
+    "TaskCall",
+    "effective_tags",
+    "groups_from_inventory_json",
+    "host_variables",
+    "parse_extra_vars",
+    "render_args",
+    "render_hosts",
+    "render_task",
+    "select_tasks",
+    "should_run",
+]
