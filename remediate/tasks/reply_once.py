@@ -1,7 +1,218 @@
-"""Placeholder: task types of this module arrive with their issue."""
+"""`mailsite.reply_once`: auto replies answer each sender once (ReplyOnce=1 on templates).
+
+KB 10469: auto replies draw blacklist probes; "reply just once" on the
+MailboxTemplate applies to every mailbox that does not set ReplyOnce itself.
+Mailboxes that set ReplyOnce=0 while auto reply is on are reported, and fixed
+with `fix_overrides: true`. Rollback restores "not set" with `-clear`, not 0.
+"""
 
 from __future__ import annotations
 
-from remediate.tasks.base import Task
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
-TASK_TYPES: tuple[type[Task], ...] = ()
+import attrs
+
+from remediate.errors import HostFailed
+from remediate.mailsite.facts import MailboxFacts, fact_key
+from remediate.mailsite.mailboxes import Domain, Mailbox, Value, domains_from_value
+from remediate.mailsite.msbox import Dialect, clear_property, dword, set_property
+from remediate.model import Change, Finding, Host
+from remediate.secrets import Secret
+from remediate.tasks.base import ArgumentError, Fact, Facts
+from remediate.transport.base import Connection
+
+NAME = "mailsite.reply_once"
+_BOOLEAN_TEXT = {"true": True, "yes": True, "false": False, "no": False}
+
+
+@attrs.frozen
+class ReplyOnce:
+    """Set ReplyOnce=1 on every domain's MailboxTemplate; report (and fix) mailbox overrides."""
+
+    name: ClassVar[str] = NAME
+    argument_names: ClassVar[frozenset[str]] = frozenset({"fix_overrides"})
+
+    fix_overrides: bool = False
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> ReplyOnce:
+        for key in args:
+            if key not in cls.argument_names:
+                raise ArgumentError(f"unknown argument {key!r} (known: fix_overrides)", key)
+        fix = args.get("fix_overrides", False)
+        if isinstance(fix, str) and fix.strip().lower() in _BOOLEAN_TEXT:
+            fix = _BOOLEAN_TEXT[fix.strip().lower()]
+        if not isinstance(fix, bool):
+            raise ArgumentError("fix_overrides must be true or false", "fix_overrides")
+        return cls(fix_overrides=fix)
+
+    def facts(self, host: Host) -> list[Fact]:
+        return [MailboxFacts(Dialect.for_host(host))]
+
+    def plan(self, host: Host, facts: Facts) -> Iterable[Change | Finding]:
+        dialect = Dialect.for_host(host)
+        value = facts[fact_key(dialect)]
+        for domain_name, reason in sorted(value.get("skipped_domains", {}).items()):
+            yield Finding(f"{host.name}/domain:{domain_name}", reason, "info", NAME)
+        for domain in domains_from_value(value, dialect):
+            yield from _plan_domain(host, domain, dialect, self.fix_overrides)
+
+    def relevant(self, host: Host, facts: Facts) -> Any:
+        dialect = Dialect.for_host(host)
+        value = facts[fact_key(dialect)]
+        props = (dialect.prop("reply_once"), dialect.prop("enable_auto_reply"))
+        return {
+            "properties": list(props),
+            "skipped_domains": sorted(value.get("skipped_domains", {})),
+            "domains": {
+                domain.name: _relevant_domain(domain, props)
+                for domain in domains_from_value(value, dialect)
+            },
+        }
+
+    def apply(self, conn: Connection, host: Host, change: Change) -> None:
+        address, prop = _target(change)
+        set_property(conn, host, Dialect.for_host(host), address, prop, str(change.data["after"]))
+
+    def revert(self, conn: Connection, host: Host, change: Change) -> None:
+        address, prop = _target(change)
+        dialect = Dialect.for_host(host)
+        before = change.data.get("before")
+        if before is None:
+            clear_property(conn, host, dialect, address, prop)
+        else:
+            set_property(conn, host, dialect, address, prop, str(before))
+
+
+def _plan_domain(
+    host: Host, domain: Domain, dialect: Dialect, fix_overrides: bool
+) -> Iterator[Change | Finding]:
+    where = f"{host.name}/domain:{domain.name}"
+    if domain.error is not None:
+        yield Finding(where, f"cannot read domain {domain.name}: {domain.error}", "warning", NAME)
+        return
+    yield from _plan_template(host, domain, dialect)
+    yield from _plan_overrides(host, domain, dialect, fix_overrides)
+    for name, reason in sorted({**domain.unread, **domain.skipped}.items()):
+        yield Finding(
+            f"{host.name}/mailbox:{name}@{domain.name}",
+            f"cannot check ReplyOnce of {name}@{domain.name}: {reason}",
+            "warning",
+            NAME,
+        )
+
+
+def _plan_template(host: Host, domain: Domain, dialect: Dialect) -> Iterator[Change | Finding]:
+    prop = dialect.prop("reply_once")
+    template = domain.template
+    # Template unreadable or not listed?
+    if template is None:
+        if not any(dialect.is_template(name) for name in (*domain.unread, *domain.skipped)):
+            yield Finding(
+                f"{host.name}/domain:{domain.name}",
+                f"msbox lists no {dialect.template} in {domain.name}; ReplyOnce cannot be set",
+                "warning",
+                NAME,
+            )
+        return
+    current = template.explicit(prop)
+    # Template already replies once (any non-zero value)?
+    if dword(current):
+        return
+    before = _plain(current)
+    yield _change(
+        host,
+        template,
+        prop,
+        before,
+        f"{template.address} does not set {prop}"
+        if current is None
+        else f"{template.address} sets {prop}={before}",
+        "so every mailbox with auto reply on answers each message again, "
+        "which draws blacklist probes (KB 10469); 1 makes it reply just once",
+    )
+
+
+def _plan_overrides(
+    host: Host, domain: Domain, dialect: Dialect, fix_overrides: bool
+) -> Iterator[Change | Finding]:
+    prop, auto = dialect.prop("reply_once"), dialect.prop("enable_auto_reply")
+    for mailbox in domain.mailboxes:
+        own = mailbox.explicit(prop)
+        # Only a mailbox that set ReplyOnce=0 itself escapes the template.
+        if own is None or dword(own) != 0:
+            continue
+        auto_reply = domain.effective(mailbox, auto)
+        # Auto reply off: the override does nothing today.
+        if not dword(auto_reply.value):
+            continue
+        origin = (
+            "set on the mailbox"
+            if auto_reply.origin == "mailbox"
+            else (f"inherited from {dialect.template}@{domain.name}")
+        )
+        evidence = (
+            f"{prop}={_plain(own)} set on the mailbox",
+            f"{auto}={_plain(auto_reply.value)} {origin}",
+        )
+        action = "fixed: set to 1" if fix_overrides else "run with fix_overrides: true to fix"
+        yield Finding(
+            f"{host.name}/mailbox:{mailbox.address}",
+            f"{mailbox.address} overrides {dialect.template} with {prop}=0 while auto reply is on "
+            f"({action})",
+            "warning",
+            NAME,
+            evidence,
+        )
+        if fix_overrides:
+            yield _change(
+                host, mailbox, prop, 0, f"{mailbox.address} sets {prop}=0 with auto reply on",
+                "so it answers every message again, which draws blacklist probes (KB 10469)",
+            )  # fmt: skip
+
+
+def _change(host: Host, mailbox: Mailbox, prop: str, before: Any, why: str, effect: str) -> Change:
+    return Change(
+        address=f"{host.name}/mailbox:{mailbox.address}/{prop}",
+        action="create" if before is None else "update",
+        before=before,
+        after=1,
+        reason=f"{why}, {effect}",
+        reversible=True,
+        task=NAME,
+        data={"mailbox": mailbox.address, "property": prop, "before": before, "after": 1},
+    )
+
+
+def _plain(value: Value | None) -> Any:
+    """A property value for a plan: the integer when it is one, else the text; never a secret."""
+    if value is None:
+        return None
+    if isinstance(value, Secret):
+        return "(secret)"
+    number = dword(value)
+    return value if number is None else number
+
+
+def _relevant_domain(domain: Domain, props: tuple[str, ...]) -> dict[str, Any]:
+    def view(mailbox: Mailbox) -> dict[str, Any]:
+        return {prop: _plain(mailbox.explicit(prop)) for prop in props}
+
+    return {
+        "error": domain.error,
+        "template": None if domain.template is None else view(domain.template),
+        "mailboxes": {mailbox.name: view(mailbox) for mailbox in domain.mailboxes},
+        "unread": sorted({**domain.unread, **domain.skipped}),
+    }
+
+
+def _target(change: Change) -> tuple[str, str]:
+    """The mailbox address and property a change names; HostFailed if it names none."""
+    address, prop = change.data.get("mailbox"), change.data.get("property")
+    if not isinstance(address, str) or "@" not in address or not isinstance(prop, str):
+        raise HostFailed(f"{change.address}: not a {NAME} change (mailbox/property missing)")
+    return address, prop
+
+
+TASK_TYPES = (ReplyOnce,)
