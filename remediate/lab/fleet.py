@@ -1,0 +1,394 @@
+"""A lab fleet in one process: every host's WinRM and SSH servers on one selector and two pools."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import selectors
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+import paramiko
+
+from remediate.errors import InputError
+from remediate.lab import certs, sshd, wsman
+from remediate.lab.faults import FaultSpec, HostKnobs
+from remediate.lab.host import LabHost
+from remediate.lab.inventory_file import LabAccess, LabEntry, write_inventory, write_known_hosts
+
+TRANSPORTS = ("winrm", "ssh", "both")
+LAB_USER = "labadmin"
+Callback = Callable[[socket.socket], None]
+
+
+def _raise_fd_limit() -> None:
+    """Hundreds of hosts need more descriptors than the usual soft limit of 1024."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+class Reactor:
+    """One thread selecting over every listening socket and idle keep-alive connection.
+
+    Accepted sockets and readable connections are handed to a bounded pool of I/O workers;
+    the selector itself is only touched from the loop thread (other threads queue requests).
+    """
+
+    def __init__(self, io_workers: int = 32) -> None:
+        self.io = ThreadPoolExecutor(io_workers, thread_name_prefix="lab-io")
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        self._ops: queue.SimpleQueue[tuple[str, socket.socket, Any]] = queue.SimpleQueue()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="lab-reactor", daemon=True)
+        self._thread.start()
+
+    def listen(self, port: int, on_accept: Callback) -> socket.socket:
+        """Bind 127.0.0.1:port (0: any free port) and hand every accepted socket to on_accept."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            raise
+        sock.listen(256)
+        sock.setblocking(False)
+        self._queue("listen", sock, on_accept)
+        return sock
+
+    def unlisten(self, sock: socket.socket) -> None:
+        """Close a listening socket (new connections are refused); returns once it is closed."""
+        done = threading.Event()
+        self._queue("unlisten", sock, done)
+        done.wait(5.0)
+
+    def watch(self, sock: socket.socket, on_readable: Callable[[], None]) -> None:
+        """Call on_readable (in a worker) once the socket has data or is closed by the peer."""
+        self._queue("watch", sock, on_readable)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
+        self._thread.join(5.0)
+        self.io.shutdown(wait=False, cancel_futures=True)
+
+    def _queue(self, op: str, sock: socket.socket, arg: Any) -> None:
+        self._ops.put((op, sock, arg))
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            for key, _ in self._selector.select(timeout=1.0):
+                kind, callback = key.data
+                if kind == "listen":
+                    self._accept(key.fileobj, callback)  # type: ignore[arg-type]
+                elif kind == "watch":
+                    self._selector.unregister(key.fileobj)
+                    self._submit(callback)
+                else:
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+            self._apply_ops()
+        self._close_all()
+
+    def _apply_ops(self) -> None:
+        while True:
+            try:
+                op, sock, arg = self._ops.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if op == "unlisten":
+                    with contextlib.suppress(KeyError, ValueError):
+                        self._selector.unregister(sock)
+                    sock.close()
+                    arg.set()
+                else:
+                    self._selector.register(sock, selectors.EVENT_READ, (op, arg))
+            except (OSError, ValueError, KeyError):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def _accept(self, listener: socket.socket, on_accept: Callback) -> None:
+        for _ in range(64):
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._submit(lambda conn=conn: on_accept(conn))  # type: ignore[misc]
+
+    def _submit(self, task: Callable[[], None]) -> None:
+        with contextlib.suppress(RuntimeError):  # shutting down
+            self.io.submit(task)
+
+    def _close_all(self) -> None:
+        for key in list(self._selector.get_map().values()):
+            with contextlib.suppress(OSError):
+                key.fileobj.close()  # type: ignore[union-attr]
+        self._selector.close()
+        self._wake_w.close()
+
+
+@attrs.define
+class _HostServers:
+    """The servers of one host: its knobs, ports and listening sockets."""
+
+    knobs: HostKnobs
+    connection: str
+    winrm_port: int | None = None
+    ssh_port: int | None = None
+    service: wsman.WSManService | None = None
+    tls: ssl.SSLContext | None = None
+    host_key: paramiko.PKey | None = None
+    listeners: list[socket.socket] = attrs.field(factory=list)
+
+
+def _build_hosts(
+    hosts: int, workstations: int, mailboxes: int, seed: int
+) -> tuple[list[LabHost], str]:
+    from remediate.lab import scenarios
+
+    return scenarios.build_fleet(hosts, workstations, mailboxes, seed), scenarios.lab_password(seed)
+
+
+def _check_args(
+    hosts: int, workstations: int, mailboxes: int, transport: str, latency_ms: float
+) -> None:
+    if transport not in TRANSPORTS:
+        raise InputError(f"unknown lab transport {transport!r}: expected winrm, ssh or both")
+    if hosts < 1 or workstations < 0 or mailboxes < 0:
+        raise InputError("the lab needs at least one host, and no negative counts")
+    if hosts + workstations > 2000:
+        raise InputError("the lab serves at most 2000 hosts")
+    if not 0 <= latency_ms <= 10_000:
+        raise InputError("latency must be between 0 and 10000 ms")
+
+
+class Fleet:
+    """Lab hosts with their servers running in this process (see DESIGN.md section 8).
+
+    Use `Fleet.start(...)` (or `with Fleet.start(...) as fleet:`); `stop()` closes everything.
+    `hosts` maps names to LabHost; `ports[name]` gives {"winrm": port, "ssh": port}.
+    """
+
+    def __init__(self, directory: Path, password: str, latency: float, receive_wait_cap: float,
+                 io_workers: int, exec_workers: int) -> None:
+        self.directory = directory
+        self.user = LAB_USER
+        self.password = password
+        self.latency = latency
+        self.receive_wait_cap = receive_wait_cap
+        self.hosts: dict[str, LabHost] = {}
+        self.inventory_path = directory / "inventory.yml"
+        self.ca_path = directory / "ca.pem"
+        self.known_hosts_path = directory / "known_hosts"
+        self.client_key_path = directory / "id_lab"
+        self._servers: dict[str, _HostServers] = {}
+        self._reactor = Reactor(io_workers)
+        self._exec = ThreadPoolExecutor(exec_workers, thread_name_prefix="lab-exec")
+        self._ssh_live: set[paramiko.Transport] = set()
+        self._ssh_lock = threading.Lock()
+        self._stopped = False
+
+    @classmethod
+    def start(cls, directory: Path, hosts: int = 3, workstations: int | None = None,
+              mailboxes: int = 20, seed: int = 1, transport: str = "both",
+              latency_ms: float = 0.0, receive_wait_cap: float = 5.0,
+              io_workers: int = 48, exec_workers: int = 32) -> Fleet:
+        """Build the seeded hosts, start their servers, write inventory.yml, ca.pem, known_hosts."""
+        workstations = max(1, hosts // 4) if workstations is None else workstations
+        _check_args(hosts, workstations, mailboxes, transport, latency_ms)
+        _raise_fd_limit()
+        directory = Path(directory).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        lab_hosts, password = _build_hosts(hosts, workstations, mailboxes, seed)
+        fleet = cls(directory, password, latency_ms / 1000.0, receive_wait_cap, io_workers,
+                    exec_workers)
+        try:
+            fleet._serve_all(lab_hosts, transport)
+            fleet._write_files()
+        except BaseException:
+            fleet.stop()
+            raise
+        return fleet
+
+    def _serve_all(self, lab_hosts: list[LabHost], transport: str) -> None:
+        previous = self._previous_ports()
+        ca = certs.LabCA.load_or_create(self.directory) if transport != "ssh" else None
+        client_key, _ = certs.client_key(self.directory)
+        for index, host in enumerate(lab_hosts):
+            connection = transport if transport != "both" else ("winrm", "ssh")[index % 2]
+            knobs = HostKnobs(host, self.user, self.password, self.latency,
+                              authorized_keys=(client_key.get_base64(),))
+            servers = _HostServers(knobs, connection)
+            self.hosts[host.name] = host
+            self._servers[host.name] = servers
+            old = previous.get(host.name, {})
+            if ca is not None:
+                servers.tls = ca.server_context(host.name)
+                servers.winrm_port = self._listen(servers, "winrm", old.get("winrm", 0))
+            if transport != "winrm":
+                servers.host_key = certs.ssh_host_key(self.directory, host.name)
+                servers.ssh_port = self._listen(servers, "ssh", old.get("ssh", 0))
+
+    def _listen(self, servers: _HostServers, protocol: str, port: int) -> int:
+        on_accept = self._winrm_accept if protocol == "winrm" else self._ssh_accept
+        callback: Callback = lambda sock: on_accept(servers, sock)  # noqa: E731
+        try:
+            sock = self._reactor.listen(port, callback)
+        except OSError:
+            if port == 0:
+                raise
+            sock = self._reactor.listen(0, callback)  # the old port is taken: take another
+        servers.listeners.append(sock)
+        bound = int(sock.getsockname()[1])
+        if protocol == "winrm" and servers.service is None:
+            servers.service = wsman.WSManService(servers.knobs, self._exec, bound,
+                                                 self.receive_wait_cap)
+        return bound
+
+    def _winrm_accept(self, servers: _HostServers, sock: socket.socket) -> None:
+        assert servers.service is not None
+        conn = wsman.open_connection(sock, servers.service, servers.tls)
+        if conn is not None:
+            self._serve_http(conn)
+
+    def _serve_http(self, conn: wsman.HttpConnection) -> None:
+        while not self._stopped and conn.serve_one():
+            if not conn.has_buffered():
+                self._reactor.watch(conn.sock, lambda: self._serve_http(conn))
+                return
+        if self._stopped:
+            conn.close()
+
+    def _ssh_accept(self, servers: _HostServers, sock: socket.socket) -> None:
+        assert servers.host_key is not None
+        sshd.serve_connection(sock, servers.knobs, servers.host_key, self._exec,
+                              self._ssh_live, self._ssh_lock)
+
+    @property
+    def ports(self) -> dict[str, dict[str, int]]:
+        """Each host's listening ports by protocol."""
+        result: dict[str, dict[str, int]] = {}
+        for name, servers in self._servers.items():
+            ports = {"winrm": servers.winrm_port, "ssh": servers.ssh_port}
+            result[name] = {key: value for key, value in ports.items() if value is not None}
+        return result
+
+    def connection_of(self, host: str) -> str:
+        """The protocol the inventory points clients at for this host ("winrm" or "ssh")."""
+        return self._lookup(host).connection
+
+    def knobs(self, host: str) -> HostKnobs:
+        return self._lookup(host).knobs
+
+    def _lookup(self, host: str) -> _HostServers:
+        servers = self._servers.get(host)
+        if servers is None:
+            raise InputError(f"unknown lab host {host!r}")
+        return servers
+
+    def state(self, host: str) -> dict[str, object]:
+        """The host's canonical JSON state, counters included, plus its armed faults."""
+        servers = self._lookup(host)
+        data = servers.knobs.host.to_json()
+        data["faults"] = servers.knobs.faults.describe()
+        return data
+
+    def set_fault(self, host: str, spec: str) -> None:
+        """Arm or clear a fault: "drop-after=N", "http500=N", "hang=S", "refuse", "clear"."""
+        servers = self._lookup(host)
+        parsed = FaultSpec.parse(spec)
+        was_refusing = servers.knobs.faults.refuse
+        servers.knobs.faults.apply(parsed)
+        if parsed.kind == "refuse" and not was_refusing:
+            for sock in servers.listeners:
+                self._reactor.unlisten(sock)
+            servers.listeners.clear()
+        elif parsed.kind == "clear" and was_refusing:
+            for protocol, port in (("winrm", servers.winrm_port), ("ssh", servers.ssh_port)):
+                if port is not None:
+                    self._relisten(servers, protocol, port)
+
+    def _relisten(self, servers: _HostServers, protocol: str, port: int) -> None:
+        on_accept = self._winrm_accept if protocol == "winrm" else self._ssh_accept
+        callback: Callback = lambda sock: on_accept(servers, sock)  # noqa: E731
+        servers.listeners.append(self._reactor.listen(port, callback))
+
+    def _previous_ports(self) -> dict[str, dict[str, int]]:
+        try:
+            data = json.loads((self.directory / "lab.json").read_text(encoding="utf-8"))
+            ports = data["ports"]
+            return {str(k): {str(p): int(n) for p, n in v.items()} for k, v in ports.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def _write_files(self) -> None:
+        entries, known = [], []
+        for name, servers in self._servers.items():
+            group = "mailsite" if servers.knobs.host.kind == "mailsite" else "workstations"
+            entries.append(LabEntry(name, group, servers.connection, servers.winrm_port,
+                                    servers.ssh_port))
+            if servers.host_key is not None and servers.ssh_port is not None:
+                known.append(certs.known_hosts_line(servers.ssh_port, servers.host_key))
+        access = LabAccess(self.user, self.password, self.ca_path, self.known_hosts_path,
+                           self.client_key_path)
+        write_known_hosts(self.known_hosts_path, known)
+        write_inventory(self.inventory_path, entries, access)
+        layout = {"ports": self.ports, "user": self.user}
+        (self.directory / "lab.json").write_text(json.dumps(layout, indent=1), encoding="utf-8")
+
+    def stop(self) -> None:
+        """Close every listener and connection and stop the workers (stalled commands wake up)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for servers in self._servers.values():
+            servers.knobs.faults.release()
+        self._reactor.stop()
+        with self._ssh_lock:
+            transports = list(self._ssh_live)
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                transport.close()
+        self._exec.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (used by the CLI to see a lab is gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,542 @@
+"""The lab's WS-Management (WinRM) service: SOAP shells and commands as pywinrm speaks them."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import socket
+import ssl
+import struct
+import threading
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Executor
+from xml.sax.saxutils import escape, quoteattr
+
+import attrs
+
+from remediate.lab.faults import HostKnobs
+from remediate.lab.host import CommandDropped, ExecResult
+
+NS = {
+    "s": "http://www.w3.org/2003/05/soap-envelope",
+    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
+    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
+    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
+}
+SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+CMD_RESOURCE = f"{SHELL_URI}/cmd"
+TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+ACTION_CREATE = f"{TRANSFER}/Create"
+ACTION_DELETE = f"{TRANSFER}/Delete"
+ACTION_COMMAND = f"{SHELL_URI}/Command"
+ACTION_SEND = f"{SHELL_URI}/Send"
+ACTION_RECEIVE = f"{SHELL_URI}/Receive"
+ACTION_SIGNAL = f"{SHELL_URI}/Signal"
+STATE_DONE = f"{SHELL_URI}/CommandState/Done"
+STATE_RUNNING = f"{SHELL_URI}/CommandState/Running"
+
+# WSManFault codes (MS-WSMV / winerror.h).
+FAULT_TIMED_OUT = 2150858793  # ERROR_WSMAN_OPERATION_TIMEDOUT: Receive found no output yet
+FAULT_INVALID_SELECTORS = 2150858843  # shell id unknown
+FAULT_INVALID_COMMAND = 2150858754  # command id unknown
+FAULT_ACTION_NOT_SUPPORTED = 2150858771
+FAULT_BAD_MESSAGE = 2150858817
+
+CHUNK = 96 * 1024  # raw output bytes per Receive reply, kept under MaxEnvelopeSize (153600)
+
+
+@attrs.frozen
+class Reply:
+    """What the HTTP layer sends: a status and SOAP body, or `drop` to abort the connection."""
+
+    status: int
+    body: bytes = b""
+    drop: bool = False
+
+
+DROP = Reply(0, drop=True)
+
+
+class WSManFault(Exception):
+    """A SOAP fault to return with HTTP 500."""
+
+    def __init__(self, code: int, subcode: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.subcode = subcode
+        self.reason = reason
+
+
+class _Command:
+    """One Command of a shell: its line, stdin so far, and its result once run."""
+
+    def __init__(self, command_id: str, line: str) -> None:
+        self.id = command_id
+        self.line = line
+        self.stdin = bytearray()
+        self.stdin_sent = False
+        self.stdin_done = False
+        self.started = False
+        self.finished = threading.Event()
+        self.result: ExecResult | None = None
+        self.dropped = False
+        self.stdout_pos = 0
+        self.stderr_pos = 0
+
+
+@attrs.define
+class _Shell:
+    id: str
+    commands: dict[str, _Command] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class _Request:
+    action: str
+    message_id: str
+    shell_id: str | None
+    timeout: float
+    body: ET.Element
+
+
+class WSManService:
+    """The WinRM endpoint of one lab host: shells, commands, Receive with operation timeouts."""
+
+    def __init__(
+        self, knobs: HostKnobs, executor: Executor, port: int, receive_wait_cap: float = 5.0
+    ) -> None:
+        self.knobs = knobs
+        self.executor = executor
+        self.port = port
+        self.receive_wait_cap = receive_wait_cap
+        self._shells: dict[str, _Shell] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, body: bytes) -> Reply:
+        """Answer one authenticated POST /wsman body."""
+        try:
+            request = _parse(body)
+        except WSManFault as fault:
+            return Reply(500, _fault_envelope(fault, "", self.knobs.name))
+        handler = self._handlers().get(request.action)
+        try:
+            if handler is None:
+                raise WSManFault(
+                    FAULT_ACTION_NOT_SUPPORTED, "a:ActionNotSupported",
+                    f"The action is not supported by the service: {request.action}",
+                )
+            return handler(request)
+        except WSManFault as fault:
+            return Reply(500, _fault_envelope(fault, request.message_id, self.knobs.name))
+
+    def shell_count(self) -> int:
+        with self._lock:
+            return len(self._shells)
+
+    def _handlers(self) -> dict[str, Callable[[_Request], Reply]]:
+        return {
+            ACTION_CREATE: self._create,
+            ACTION_COMMAND: self._command,
+            ACTION_SEND: self._send,
+            ACTION_RECEIVE: self._receive,
+            ACTION_SIGNAL: self._signal,
+            ACTION_DELETE: self._delete,
+        }
+
+    def _create(self, request: _Request) -> Reply:
+        shell_id = str(uuid.uuid4()).upper()
+        with self._lock:
+            self._shells[shell_id] = _Shell(shell_id)
+        self.knobs.count("connections")
+        body = (
+            f"<x:ResourceCreated><a:Address>http://127.0.0.1:{self.port}/wsman</a:Address>"
+            f"<a:ReferenceParameters><w:ResourceURI>{CMD_RESOURCE}</w:ResourceURI>"
+            f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector>'
+            "</w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>"
+            f"<rsp:Shell><rsp:ShellId>{shell_id}</rsp:ShellId>"
+            f"<rsp:ResourceUri>{CMD_RESOURCE}</rsp:ResourceUri>"
+            f"<rsp:Owner>{escape(self.knobs.user)}</rsp:Owner>"
+            "<rsp:InputStreams>stdin</rsp:InputStreams>"
+            "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>"
+        )
+        return self._ok(request, f"{TRANSFER}/CreateResponse", body)
+
+    def _command(self, request: _Request) -> Reply:
+        shell = self._shell(request)
+        line_node = request.body.find("rsp:CommandLine", NS)
+        command = None if line_node is None else line_node.find("rsp:Command", NS)
+        if command is None or line_node is None:
+            raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidBody", "CommandLine/Command is missing")
+        line = (command.text or "").strip()
+        arguments = [node.text or "" for node in line_node.findall("rsp:Arguments", NS)]
+        if arguments:
+            line = " ".join([line, *arguments])
+        cmd = _Command(str(uuid.uuid4()).upper(), line)
+        with self._lock:
+            shell.commands[cmd.id] = cmd
+        self.knobs.count("round_trips")
+        body = f"<rsp:CommandResponse><rsp:CommandId>{cmd.id}</rsp:CommandId></rsp:CommandResponse>"
+        return self._ok(request, f"{SHELL_URI}/CommandResponse", body)
+
+    def _send(self, request: _Request) -> Reply:
+        stream = request.body.find("rsp:Send/rsp:Stream", NS)
+        if stream is None:
+            raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidBody", "Send/Stream is missing")
+        cmd = self._find_command(request, stream.get("CommandId", ""))
+        try:
+            data = base64.b64decode(stream.text or "", validate=True)
+        except ValueError:
+            raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidBody", "stdin is not base64") from None
+        with self._lock:
+            if cmd.stdin_done or cmd.started:
+                raise WSManFault(
+                    FAULT_BAD_MESSAGE, "w:InvalidBody", "stdin of this command is already closed"
+                )
+            cmd.stdin += data
+            cmd.stdin_sent = True
+            cmd.stdin_done = stream.get("End", "false").lower() == "true"
+        if cmd.stdin_done:
+            self._start(cmd)
+        return self._ok(request, f"{SHELL_URI}/SendResponse", "<rsp:SendResponse/>")
+
+    def _receive(self, request: _Request) -> Reply:
+        desired = request.body.find("rsp:Receive/rsp:DesiredStream", NS)
+        if desired is None:
+            raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidBody", "Receive/DesiredStream is missing")
+        cmd = self._find_command(request, desired.get("CommandId", ""))
+        if not cmd.stdin_sent:
+            self._start(cmd)  # nothing to feed it: cmd /c runs with stdin at EOF
+        wait = max(0.0, min(request.timeout, self.receive_wait_cap))
+        if not cmd.finished.wait(wait):
+            raise WSManFault(
+                FAULT_TIMED_OUT, "w:TimedOut",
+                "The WS-Management service cannot complete the operation within the time "
+                "specified in OperationTimeout.",
+            )
+        if cmd.dropped:
+            return DROP
+        body = self._output(cmd)
+        return self._ok(request, f"{SHELL_URI}/ReceiveResponse", body)
+
+    def _signal(self, request: _Request) -> Reply:
+        signal = request.body.find("rsp:Signal", NS)
+        if signal is None:
+            raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidBody", "Signal is missing")
+        shell = self._shell(request)
+        command_id = signal.get("CommandId", "")
+        with self._lock:
+            if shell.commands.pop(command_id, None) is None:
+                raise _unknown_command(command_id)
+        return self._ok(request, f"{SHELL_URI}/SignalResponse", "<rsp:SignalResponse/>")
+
+    def _delete(self, request: _Request) -> Reply:
+        shell = self._shell(request)
+        with self._lock:
+            self._shells.pop(shell.id, None)
+        return self._ok(request, f"{TRANSFER}/DeleteResponse", "")
+
+    def _shell(self, request: _Request) -> _Shell:
+        with self._lock:
+            shell = self._shells.get(request.shell_id or "")
+        if shell is None:
+            raise WSManFault(
+                FAULT_INVALID_SELECTORS, "w:InvalidSelectors",
+                f"The request for the Windows Remote Shell with ShellId {request.shell_id} failed "
+                "because the shell was not found on the server.",
+            )
+        return shell
+
+    def _find_command(self, request: _Request, command_id: str) -> _Command:
+        shell = self._shell(request)
+        with self._lock:
+            cmd = shell.commands.get(command_id)
+        if cmd is None:
+            raise _unknown_command(command_id)
+        return cmd
+
+    def _start(self, cmd: _Command) -> None:
+        with self._lock:
+            if cmd.started:
+                return
+            cmd.started = True
+        stdin = bytes(cmd.stdin) if cmd.stdin_sent else None
+        self.executor.submit(self._run, cmd, stdin)
+
+    def _run(self, cmd: _Command, stdin: bytes | None) -> None:
+        try:
+            cmd.result = self.knobs.execute(cmd.line, stdin)
+        except CommandDropped:
+            cmd.dropped = True
+        except Exception as exc:  # an interpreter bug must not hang the client
+            message = f"lab interpreter error: {type(exc).__name__}\r\n".encode()
+            cmd.result = ExecResult(stdout=b"", stderr=message, rc=1)
+        finally:
+            cmd.finished.set()
+
+    def _output(self, cmd: _Command) -> str:
+        result = cmd.result
+        assert result is not None
+        parts: list[str] = []
+        budget = CHUNK
+        for name, data, pos_attr in (
+            ("stdout", result.stdout, "stdout_pos"),
+            ("stderr", result.stderr, "stderr_pos"),
+        ):
+            pos = int(getattr(cmd, pos_attr))
+            piece = data[pos : pos + budget]
+            if piece:
+                encoded = base64.b64encode(piece).decode("ascii")
+                parts.append(
+                    f'<rsp:Stream Name="{name}" CommandId="{cmd.id}">{encoded}</rsp:Stream>'
+                )
+            setattr(cmd, pos_attr, pos + len(piece))
+            budget -= len(piece)
+        if cmd.stdout_pos < len(result.stdout) or cmd.stderr_pos < len(result.stderr):
+            state = f'<rsp:CommandState CommandId="{cmd.id}" State="{STATE_RUNNING}"/>'
+        else:
+            parts.extend(
+                f'<rsp:Stream Name="{name}" CommandId="{cmd.id}" End="true"></rsp:Stream>'
+                for name in ("stdout", "stderr")
+            )
+            state = (
+                f'<rsp:CommandState CommandId="{cmd.id}" State="{STATE_DONE}">'
+                f"<rsp:ExitCode>{result.rc}</rsp:ExitCode></rsp:CommandState>"
+            )
+        return f"<rsp:ReceiveResponse>{''.join(parts)}{state}</rsp:ReceiveResponse>"
+
+    def _ok(self, request: _Request, action: str, body: str) -> Reply:
+        return Reply(200, _envelope(action, request.message_id, body))
+
+
+def _unknown_command(command_id: str) -> WSManFault:
+    return WSManFault(
+        FAULT_INVALID_COMMAND, "w:InvalidSelectors",
+        f"The command with CommandId {command_id} was not found in the shell.",
+    )
+
+
+_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$")
+
+
+def _seconds(duration: str | None, default: float = 60.0) -> float:
+    match = _DURATION.match((duration or "").strip())
+    if not match or not any(match.groups()):
+        return default
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _parse(body: bytes) -> _Request:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidMessageInformationHeader",
+                         "The request is not well-formed XML.") from None
+    header, soap_body = root.find("s:Header", NS), root.find("s:Body", NS)
+    if root.tag != f"{{{NS['s']}}}Envelope" or header is None or soap_body is None:
+        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidMessageInformationHeader",
+                         "The request is not a SOAP 1.2 envelope.")
+    selector = header.find("w:SelectorSet/w:Selector[@Name='ShellId']", NS)
+    return _Request(
+        action=(header.findtext("a:Action", "", NS)).strip(),
+        message_id=(header.findtext("a:MessageID", "", NS)).strip(),
+        shell_id=None if selector is None else (selector.text or "").strip(),
+        timeout=_seconds(header.findtext("w:OperationTimeout", None, NS)),
+        body=soap_body,
+    )
+
+
+def _namespaces() -> str:
+    return " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items() if prefix != "f")
+
+
+def _envelope(action: str, relates_to: str, body: str) -> bytes:
+    text = (
+        f'<s:Envelope xml:lang="en-US" {_namespaces()}><s:Header>'
+        f"<a:Action>{escape(action)}</a:Action>"
+        f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
+        "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
+        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>"
+        f"</s:Header><s:Body>{body}</s:Body></s:Envelope>"
+    )
+    return text.encode("utf-8")
+
+
+def _fault_envelope(fault: WSManFault, relates_to: str, machine: str) -> bytes:
+    body = (
+        "<s:Fault><s:Code><s:Value>s:Receiver</s:Value>"
+        f"<s:Subcode><s:Value>{escape(fault.subcode)}</s:Value></s:Subcode></s:Code>"
+        f'<s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason>'
+        f'<s:Detail><f:WSManFault xmlns:f="{NS["f"]}" Code="{fault.code}" '
+        f"Machine={quoteattr(machine)}><f:Message>{escape(fault.reason)}</f:Message>"
+        "</f:WSManFault></s:Detail></s:Fault>"
+    )
+    return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
+
+
+MAX_HEADER = 64 * 1024
+MAX_BODY = 4 * 1024 * 1024
+IO_TIMEOUT = 30.0
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
+            500: "Internal Server Error"}
+
+
+class ConnectionGone(Exception):
+    """The client closed the connection or sent something that is not HTTP/1.1."""
+
+
+@attrs.frozen
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def keep_alive(self) -> bool:
+        return self.headers.get("connection", "").lower() != "close"
+
+
+class HttpConnection:
+    """One client connection to a host's WinRM port (HTTP/1.1 keep-alive; TLS already unwrapped)."""
+
+    def __init__(self, sock: socket.socket, service: WSManService) -> None:
+        self.sock = sock
+        self.service = service
+        self._buffer = bytearray()
+
+    def has_buffered(self) -> bool:
+        """Whether a next request may already be readable without waiting on the socket."""
+        pending = self.sock.pending() if isinstance(self.sock, ssl.SSLSocket) else 0
+        return bool(self._buffer) or pending > 0
+
+    def serve_one(self) -> bool:
+        """Read one request and answer it; False when the connection is finished (closed)."""
+        try:
+            request = self._read_request()
+        except (ConnectionGone, OSError):
+            self.close()
+            return False
+        reply = self._answer(request)
+        if reply.drop:
+            self.abort()
+            return False
+        headers = {"Content-Type": "application/soap+xml;charset=UTF-8"} if reply.body else {}
+        if reply.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="WSMAN"'
+        try:
+            self._write(reply.status, headers, reply.body, request.keep_alive)
+        except OSError:
+            self.close()
+            return False
+        if not request.keep_alive:
+            self.close()
+        return request.keep_alive
+
+    def _answer(self, request: HttpRequest) -> Reply:
+        knobs = self.service.knobs
+        knobs.count("requests")
+        knobs.delay()
+        if knobs.faults.request_fails():
+            return Reply(500, b"")
+        if not self._authorized(request):
+            return Reply(401)
+        if request.path.split("?")[0].rstrip("/").lower() != "/wsman":
+            return Reply(404)
+        if request.method != "POST":
+            return Reply(405)
+        return self.service.handle(request.body)
+
+    def _authorized(self, request: HttpRequest) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode()
+            user, sep, password = decoded.partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return bool(sep) and self.service.knobs.credentials_ok(user, password)
+
+    def _read_request(self) -> HttpRequest:
+        head = self._read_until(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise ConnectionGone("not HTTP/1.x")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0") or "0")
+        if length < 0 or length > MAX_BODY or "chunked" in headers.get("transfer-encoding", ""):
+            raise ConnectionGone("unsupported request body")
+        return HttpRequest(parts[0], parts[1], headers, self._read_exactly(length))
+
+    def _read_until(self, marker: bytes) -> bytes:
+        while True:
+            end = self._buffer.find(marker)
+            if end >= 0:
+                head = bytes(self._buffer[:end])
+                del self._buffer[: end + len(marker)]
+                return head
+            if len(self._buffer) > MAX_HEADER:
+                raise ConnectionGone("header too large")
+            self._fill()
+
+    def _read_exactly(self, count: int) -> bytes:
+        while len(self._buffer) < count:
+            self._fill()
+        data = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return data
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionGone("closed by the client")
+        self._buffer += chunk
+
+    def _write(self, status: int, headers: dict[str, str], body: bytes, keep: bool) -> None:
+        reason = _REASONS.get(status, "Error")
+        lines = [f"HTTP/1.1 {status} {reason}", "Server: Microsoft-HTTPAPI/2.0"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: keep-alive" if keep else "Connection: close")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+    def abort(self) -> None:
+        """Reset the connection without a reply (fault injection: the host dropped it)."""
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def open_connection(
+    sock: socket.socket, service: WSManService, tls: ssl.SSLContext | None
+) -> HttpConnection | None:
+    """Take an accepted socket: TLS when the client starts a handshake, plain HTTP otherwise."""
+    sock.settimeout(IO_TIMEOUT)
+    try:
+        first = sock.recv(1, socket.MSG_PEEK)
+        if not first:
+            sock.close()
+            return None
+        if first == b"\x16" and tls is not None:
+            sock = tls.wrap_socket(sock, server_side=True)
+    except (OSError, ssl.SSLError):
+        with contextlib.suppress(OSError):
+            sock.close()
+        return None
+    return HttpConnection(sock, service)
