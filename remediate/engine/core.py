@@ -69,13 +69,13 @@ def now() -> str:
 
 def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets]:
     """Select hosts and render every task's arguments for every host (input errors surface here)."""
-    from remediate.playbook import render_args, select_tasks
+    from remediate.playbook import render_args, render_hosts, render_task, select_tasks
 
     registry = options.tasks()
     groups = group_members(inventory)
     plays = []
     for p_index, play in enumerate(playbook.plays):
-        hosts = inventory.select(play.hosts, options.limit)
+        hosts = inventory.select(render_hosts(play, options.extra_vars), options.limit)
         calls = select_tasks(play, options.tags, options.skip_tags)
         targets = []
         for host in hosts:
@@ -83,7 +83,7 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
             for call in calls:
                 index = play.tasks.index(call)
                 args = render_args(call, play, host, extra_vars=options.extra_vars, groups=groups)
-                task = create_task(registry, call.type_name, args)
+                task = render_task(call, play, host, registry, options.extra_vars, groups)
                 bound.append(BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task))
             targets.append(Target(host, p_index, tuple(bound)))
         policy = FleetPolicy(forks=options.forks, serial=tuple(play.serial),
