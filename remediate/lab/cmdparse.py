@@ -1,0 +1,507 @@
+"""cmd.exe line parsing: %VAR% expansion (phase 1), then carets, quotes, operators, FOR, IF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+MAX_LINE = 8191
+
+
+class CmdSyntaxError(Exception):
+    """A line cmd refuses before running any of it (`X was unexpected at this time.`)."""
+
+
+@attrs.frozen
+class Redirect:
+    """`N>target`, `N>>target`, `N<target` or `N>&M` (target is then the handle digit)."""
+
+    handle: int
+    op: str            # ">" | ">>" | "<" | ">&"
+    target: str
+
+
+@attrs.frozen
+class Simple:
+    """One simple command: its text with carets consumed and quotes kept, its redirections."""
+
+    text: str
+    redirects: tuple[Redirect, ...] = ()
+    at: bool = False
+
+
+@attrs.frozen
+class Block:
+    body: Node | None
+    redirects: tuple[Redirect, ...] = ()
+
+
+@attrs.frozen
+class Chain:
+    """`left OP right` with OP one of & && || |."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@attrs.frozen
+class For:
+    switch: str        # "" | "/f"
+    options: str       # text inside the options quotes
+    var: str
+    items: str         # text inside IN ( ... ), carets consumed
+    body: Node
+
+
+@attrs.frozen
+class If:
+    negate: bool
+    kind: str          # "errorlevel" | "exist" | "defined" | "=="
+    args: tuple[str, ...]
+    body: Node
+    else_body: Node | None = None
+    ignore_case: bool = False
+
+
+@attrs.frozen
+class Rem:
+    text: str
+
+
+Node = Simple | Block | Chain | For | If | Rem
+
+
+# ---------------------------------------------------------------- phase 1
+
+
+def expand_percent(line: str, lookup: Callable[[str], str | None]) -> str:
+    """Command-line percent expansion: defined `%NAME%` is replaced; an undefined one is kept
+    as typed and scanning resumes at its closing `%` (cmd /c and interactive rules)."""
+    if "%" not in line:
+        return line
+    out: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c != "%":
+            out.append(c)
+            i += 1
+            continue
+        end = line.find("%", i + 1)
+        if end < 0 or end == i + 1:
+            out.append(c)
+            i += 1
+            continue
+        value = _lookup_with_modifier(line[i + 1:end], lookup)
+        if value is None:
+            out.append(line[i:end])
+            i = end
+        else:
+            out.append(value)
+            i = end + 1
+    return "".join(out)
+
+
+def _lookup_with_modifier(name: str, lookup: Callable[[str], str | None]) -> str | None:
+    """`NAME`, `NAME:~start,len` or `NAME:old=new`."""
+    base, sep, mod = name.partition(":")
+    value = lookup(base if sep else name)
+    if value is None or not sep:
+        return value
+    if mod.startswith("~"):
+        return _substring(value, mod[1:])
+    old, eq, new = mod.partition("=")
+    if not eq or not old:
+        return None
+    return _replace_ci(value, old, new)
+
+
+def _substring(value: str, spec: str) -> str | None:
+    start_s, _, len_s = spec.partition(",")
+    try:
+        start = int(start_s or "0")
+        length = int(len_s) if len_s else None
+    except ValueError:
+        return None
+    if start < 0:
+        start = max(len(value) + start, 0)
+    part = value[start:]
+    if length is None:
+        return part
+    return part[:length] if length >= 0 else part[:length or None]
+
+
+def _replace_ci(value: str, old: str, new: str) -> str:
+    if old.startswith("*"):
+        idx = value.lower().find(old[1:].lower())
+        return value if idx < 0 else new + value[idx + len(old) - 1:]
+    out, low, lold, i = [], value.lower(), old.lower(), 0
+    while True:
+        j = low.find(lold, i)
+        if j < 0:
+            out.append(value[i:])
+            return "".join(out)
+        out.append(value[i:j] + new)
+        i = j + len(old)
+
+
+# ---------------------------------------------------------------- phase 2
+
+_BLANK = " \t"
+_CMD_DELIMS = " \t,;="
+
+
+class Parser:
+    """Recursive descent over one line, the way cmd's phase 2 reads it."""
+
+    def __init__(self, line: str) -> None:
+        self.s = line.split("\n", 1)[0].rstrip("\r")
+        self.i = 0
+        self.depth = 0
+
+    def parse(self) -> Node | None:
+        node = self.sequence()
+        if self.i < len(self.s):
+            raise CmdSyntaxError(f"{self.s[self.i]} was unexpected at this time.")
+        return node
+
+    # -- helpers
+    def peek(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.s[j] if j < len(self.s) else ""
+
+    def skip_blanks(self) -> None:
+        while self.peek() and self.peek() in _BLANK:
+            self.i += 1
+
+    def at_end(self) -> bool:
+        self.skip_blanks()
+        return self.i >= len(self.s) or (self.depth > 0 and self.peek() == ")")
+
+    # -- grammar
+    def sequence(self) -> Node | None:
+        if self.at_end():
+            return None
+        left = self.and_or()
+        while self.peek() == "&" and self.peek(1) != "&":
+            self.i += 1
+            if self.at_end():
+                break
+            left = Chain("&", left, self.and_or())
+        return left
+
+    def and_or(self) -> Node:
+        left = self.pipe()
+        while (self.peek(), self.peek(1)) in (("&", "&"), ("|", "|")):
+            op = self.s[self.i:self.i + 2]
+            self.i += 2
+            if self.at_end():
+                raise CmdSyntaxError(f"{op[0]} was unexpected at this time.")
+            left = Chain(op, left, self.pipe())
+        return left
+
+    def pipe(self) -> Node:
+        left = self.command()
+        while self.peek() == "|" and self.peek(1) != "|":
+            self.i += 1
+            if self.at_end():
+                raise CmdSyntaxError("| was unexpected at this time.")
+            left = Chain("|", left, self.command())
+        return left
+
+    def command(self) -> Node:
+        at = False
+        while True:
+            self.skip_blanks()
+            if self.peek() == "@":
+                at = True
+                self.i += 1
+                continue
+            break
+        c = self.peek()
+        if c in ("&", "|") or c == "" or (c == ")" and self.depth > 0):
+            raise CmdSyntaxError(f"{c or 'newline'} was unexpected at this time.")
+        if c == "(":
+            return self.block()
+        word = self._keyword()
+        if word == "for":
+            return self.for_command()
+        if word == "if":
+            return self.if_command()
+        if word == "rem":
+            rest = self.s[self.i:]
+            self.i = len(self.s)
+            return Rem(rest)
+        return self.simple(at)
+
+    def _keyword(self) -> str:
+        j = self.i
+        while j < len(self.s) and self.s[j].isalpha():
+            j += 1
+        word = self.s[self.i:j].lower()
+        nxt = self.s[j] if j < len(self.s) else ""
+        if word in ("for", "if") and nxt in _BLANK:
+            self.i = j
+            return word
+        if word == "rem" and (nxt == "" or nxt in _BLANK + "/"):
+            self.i = j
+            return word
+        return ""
+
+    def block(self) -> Block:
+        self.i += 1
+        self.depth += 1
+        body = self.sequence()
+        self.skip_blanks()
+        if self.peek() == ")":
+            self.i += 1
+        self.depth -= 1
+        redirects = self._trailing_redirects()
+        return Block(body, tuple(redirects))
+
+    def _trailing_redirects(self) -> list[Redirect]:
+        found: list[Redirect] = []
+        while True:
+            self.skip_blanks()
+            c = self.peek()
+            if c in "<>" and c:
+                found.append(self.redirect(1 if c == ">" else 0))
+            elif c.isdigit() and self.peek(1) in "<>" and self.peek(1):
+                self.i += 1
+                found.append(self.redirect(int(c)))
+            else:
+                return found
+
+    def simple(self, at: bool) -> Simple:
+        text: list[str] = []
+        redirects: list[Redirect] = []
+        quoted = False
+        s = self.s
+        while self.i < len(s):
+            c = s[self.i]
+            if quoted:
+                text.append(c)
+                quoted = c != '"'
+                self.i += 1
+                continue
+            if c == '"':
+                quoted = True
+            elif c == "^":
+                self.i += 1
+                if self.i < len(s):
+                    text.append(s[self.i])
+                self.i += 1
+                continue
+            elif c in "&|" or (c == ")" and self.depth > 0):
+                break
+            elif c in "<>":
+                handle = 1 if c == ">" else 0
+                if text and text[-1].isdigit() and (len(text) == 1 or text[-2] in _BLANK):
+                    handle = int(text.pop())
+                redirects.append(self.redirect(handle))
+                continue
+            text.append(c)
+            self.i += 1
+        return Simple("".join(text), tuple(redirects), at)
+
+    def redirect(self, handle: int) -> Redirect:
+        c = self.s[self.i]
+        op = c
+        self.i += 1
+        if c == ">" and self.peek() == ">":
+            op = ">>"
+            self.i += 1
+        if c == ">" and self.peek() == "&" and self.peek(1).isdigit():
+            self.i += 2
+            return Redirect(handle, ">&", self.s[self.i - 1])
+        self.skip_blanks()
+        target = self.word()
+        if not target:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        return Redirect(handle, op, target)
+
+    def word(self, stop: str = "") -> str:
+        """One blank-delimited token: quotes group (kept), carets escape, operators end it."""
+        out: list[str] = []
+        quoted = False
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if quoted:
+                out.append(c)
+                quoted = c != '"'
+            elif c == '"':
+                out.append(c)
+                quoted = True
+            elif c == "^":
+                self.i += 1
+                if self.i < len(self.s):
+                    out.append(self.s[self.i])
+            elif c in _BLANK or c in "&|<>" or c in stop or (c == ")" and self.depth > 0):
+                break
+            else:
+                out.append(c)
+            self.i += 1
+        return "".join(out)
+
+    # -- FOR
+    def for_command(self) -> For:
+        self.skip_blanks()
+        switch, options = "", ""
+        if self.peek() == "/":
+            switch = self.word().lower()
+            self.skip_blanks()
+            if switch == "/f" and self.peek() == '"':
+                options = self.word()[1:-1]
+                self.skip_blanks()
+        var = self.word()
+        if len(var) != 2 or var[0] != "%":
+            raise CmdSyntaxError(f"{var} was unexpected at this time.")
+        self.skip_blanks()
+        if self.word().lower() != "in":
+            raise CmdSyntaxError(f"{var} was unexpected at this time.")
+        self.skip_blanks()
+        if self.peek() != "(":
+            raise CmdSyntaxError(f"{var} was unexpected at this time.")
+        items = self._paren_text()
+        self.skip_blanks()
+        if self.word().lower() != "do":
+            raise CmdSyntaxError(f"{var} was unexpected at this time.")
+        body = self.sequence()
+        if body is None:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        return For(switch, options, var[1], items, body)
+
+    def _paren_text(self) -> str:
+        self.i += 1
+        out: list[str] = []
+        quoted = False
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            self.i += 1
+            if quoted:
+                out.append(c)
+                quoted = c != '"'
+            elif c == '"':
+                out.append(c)
+                quoted = True
+            elif c == "^":
+                if self.i < len(self.s):
+                    out.append(self.s[self.i])
+                    self.i += 1
+            elif c == ")":
+                return "".join(out)
+            elif c in "&|<>":
+                raise CmdSyntaxError(f"{c} was unexpected at this time.")
+            else:
+                out.append(c)
+        raise CmdSyntaxError("The syntax of the command is incorrect.")
+
+    # -- IF
+    def if_command(self) -> If:
+        self.skip_blanks()
+        ignore_case = negate = False
+        token = self.word("=")
+        if token.lower() == "/i":
+            ignore_case = True
+            self.skip_blanks()
+            token = self.word("=")
+        if token.lower() == "not":
+            negate = True
+            self.skip_blanks()
+            token = self.word("=")
+        kind, args = self._condition(token)
+        return self._if_body(negate, kind, args, ignore_case)
+
+    def _condition(self, token: str) -> tuple[str, tuple[str, ...]]:
+        low = token.lower()
+        if low in ("errorlevel", "exist", "defined"):
+            self.skip_blanks()
+            return low, (self.word(),)
+        self.skip_blanks()
+        if self.s.startswith("==", self.i):
+            self.i += 2
+            self.skip_blanks()
+            return "==", (token, self.word())
+        raise CmdSyntaxError(f"{self.word() or 'newline'} was unexpected at this time.")
+
+    def _if_body(self, negate: bool, kind: str, args: tuple[str, ...], ic: bool) -> If:
+        self.skip_blanks()
+        if self.peek() == "(":
+            body: Node = self.block()
+            self.skip_blanks()
+            if self.s[self.i:self.i + 4].lower() == "else" and self.peek(4) in _BLANK + "(":
+                self.i += 4
+                self.skip_blanks()
+                else_body = self.block() if self.peek() == "(" else self.sequence()
+                return If(negate, kind, args, body, else_body, ic)
+            return If(negate, kind, args, body, None, ic)
+        seq = self.sequence()
+        if seq is None:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        return If(negate, kind, args, seq, None, ic)
+
+
+def parse(line: str) -> Node | None:
+    """Phase 2 of one already percent-expanded line; raises CmdSyntaxError."""
+    if len(line) > MAX_LINE:
+        raise CmdSyntaxError("The command line is too long.")
+    return Parser(line).parse()
+
+
+def split_command_name(text: str) -> tuple[str, str, bool]:
+    """The command word, the rest of the text, and whether the word was quoted.
+
+    Internal commands end at cmd's delimiters and also at `.`, `(`, `/`, `:`, `+`, `\\`,
+    `[`, `]` (so `echo.`, `echo(`, `cd..`, `dir/b` work); programs end at a blank.
+    """
+    stripped = text.lstrip(_CMD_DELIMS)
+    if stripped.startswith('"'):
+        end = stripped.find('"', 1)
+        if end < 0:
+            return stripped[1:], "", True
+        j = end + 1
+        while j < len(stripped) and stripped[j] not in _BLANK:
+            j += 1
+        return stripped[:j].replace('"', ""), stripped[j:], True
+    j = 0
+    while j < len(stripped) and stripped[j] not in _CMD_DELIMS and stripped[j] not in ".(/:+\\[]":
+        j += 1
+    return stripped[:j], stripped[j:], False
+
+
+def program_token(text: str) -> tuple[str, str]:
+    """An external program's token (quotes removed) up to a blank, and the rest."""
+    stripped = text.lstrip(_CMD_DELIMS)
+    out: list[str] = []
+    quoted = False
+    j = 0
+    while j < len(stripped):
+        c = stripped[j]
+        if c == '"':
+            quoted = not quoted
+        elif c in _BLANK and not quoted:
+            break
+        else:
+            out.append(c)
+        j += 1
+    return "".join(out), stripped[j:]
+
+
+def strip_slash_c(text: str, is_executable: Callable[[str], bool]) -> str:
+    """What `cmd /c TEXT` keeps: its documented rule for a leading quote.
+
+    Quotes are kept only if there are exactly two, nothing special between them, a blank
+    between them and they name an executable; otherwise a leading `"` and the last `"` go.
+    """
+    body = text.lstrip(" \t")
+    if not body.startswith('"'):
+        return text
+    if body.count('"') == 2:
+        inner = body[1:body.index('"', 1)]
+        if (not any(c in inner for c in '&<>()@^|') and any(c in inner for c in _BLANK)
+                and is_executable(inner)):
+            return body
+    last = body.rfind('"')
+    return body[1:last] + body[last + 1:]

@@ -1,0 +1,123 @@
+"""A simulated Windows host: its state behind a cmd.exe-faithful interpreter, with counters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import attrs
+
+from remediate.lab import msbox, netsh
+from remediate.lab.cmdexec import Interpreter, Program
+from remediate.lab.state import HostState, ProgramResult, lines
+
+SYSTEM32 = "C:\\Windows\\System32"
+
+
+class CommandDropped(Exception):
+    """Raised by a command hook to abort execution (fault injection)."""
+
+
+@attrs.frozen
+class ExecResult:
+    """What a command line gave back: UTF-8 bytes with CRLF line ends, and the exit code."""
+
+    stdout: bytes
+    stderr: bytes
+    rc: int
+
+
+def _hostname(state: HostState, argv: list[str]) -> ProgramResult:
+    return ProgramResult(0, lines(state.hostname))
+
+
+def _whoami(state: HostState, argv: list[str]) -> ProgramResult:
+    return ProgramResult(0, lines(f"{state.hostname}\\{state.user}".lower()))
+
+
+def _cmd_placeholder(state: HostState, argv: list[str]) -> ProgramResult:
+    raise AssertionError("cmd.exe is run by the interpreter itself")
+
+
+PROGRAMS: dict[str, Program] = {
+    "msbox.exe": msbox.run,
+    "netsh.exe": netsh.run,
+    "hostname.exe": _hostname,
+    "whoami.exe": _whoami,
+    "cmd.exe": _cmd_placeholder,
+}
+
+
+class LabHost:
+    """One lab machine: `execute` for remote clients (counted, hooked), `console` for operators."""
+
+    def __init__(self, state: HostState) -> None:
+        self.state = state
+        self.name = state.hostname
+        self.kind = state.kind
+        self.counters: dict[str, int] = {"commands": 0}
+        self.lock = threading.RLock()
+        self.command_hook: Callable[[str], None] | None = None
+
+    def execute(self, command_line: str, stdin: bytes | None = None) -> ExecResult:
+        """Run LINE as `cmd /c LINE`; a bare `cmd` reads commands from `stdin` (noisy)."""
+        with self.lock:
+            return self._run(command_line, stdin, self.command_hook, self._count)
+
+    def console(self, command_line: str) -> ExecResult:
+        """The same interpreter for an operator at the console: not counted, no hook."""
+        with self.lock:
+            return self._run(command_line, None, None, None)
+
+    def _count(self) -> None:
+        self.counters["commands"] = self.counters.get("commands", 0) + 1
+
+    def _run(self, line: str, stdin: bytes | None, hook: Callable[[str], None] | None,
+             count: Callable[[], None] | None) -> ExecResult:
+        interp = Interpreter(self.state, PROGRAMS, hook, count)
+        if stdin is not None:
+            interp.stdin_lines = stdin.decode("utf-8", errors="replace").split("\n")
+        rc = interp.run_slash_c(line)
+        return ExecResult(
+            interp.out.text().encode("utf-8"), interp.err.text().encode("utf-8"), rc
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """Canonical state (json.dumps(..., sort_keys=True) gives stable text)."""
+        with self.lock:
+            data = self.state.to_json()
+            data["name"] = self.name
+            data["counters"] = dict(sorted(self.counters.items()))
+            return data
+
+
+def install_windows(state: HostState) -> None:
+    """The files and environment every lab Windows machine has."""
+    for exe in ("cmd.exe", "netsh.exe", "hostname.exe", "whoami.exe"):
+        state.fs.write(f"{SYSTEM32}\\{exe}", b"MZ")
+    home = f"C:\\Users\\{state.user}"
+    state.fs.write(home + "\\NTUSER.DAT", b"")
+    state.cwd = home
+    path = [SYSTEM32, "C:\\Windows", SYSTEM32 + "\\Wbem"]
+    if state.kind == "mailsite":
+        state.fs.write(msbox.MSBOX_PATH, b"MZ")
+        path.append(msbox.MSBOX_DIR)
+    env = {
+        "COMPUTERNAME": state.hostname.upper(),
+        "USERNAME": state.user,
+        "USERPROFILE": home,
+        "HOMEDRIVE": "C:",
+        "HOMEPATH": f"\\Users\\{state.user}",
+        "SYSTEMROOT": "C:\\Windows",
+        "WINDIR": "C:\\Windows",
+        "COMSPEC": SYSTEM32 + "\\cmd.exe",
+        "PATH": ";".join(path),
+        "PATHEXT": ".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC",
+        "PROGRAMFILES": "C:\\Program Files",
+        "OS": "Windows_NT",
+        "PROCESSOR_ARCHITECTURE": "AMD64",
+        "TEMP": home + "\\AppData\\Local\\Temp",
+        "TMP": home + "\\AppData\\Local\\Temp",
+    }
+    for key, value in env.items():
+        state.setenv(key, value)
