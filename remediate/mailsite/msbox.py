@@ -54,6 +54,7 @@ KNOWN_NAMES = (
 _PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _DOMAIN_NAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$")
 # cmd would expand or end on these inside the loop's quoted msbox path.
+_CMD_OPERATORS = set("^&|<>()")
 _PATH_REFUSED = set("\"%!'")
 
 
@@ -138,12 +139,23 @@ class Dialect:
         """
         exe = f'"{self.msbox}"'
         get = f'(echo {marker} M %M& ({exe} -get "%M@%D" || echo {marker} GF)& echo {marker} E)'
-        mailboxes = f'for /f "delims=" %M in (\'"{exe} -list "%D""\') do @{get}'
+        listing = self._in_clause('-list "%D"')
+        mailboxes = f'for /f "delims=" %M in ({listing}) do @{get}'
         domain = (
             f'(echo {marker} D %D& ({exe} -list "%D" || echo {marker} LF)& '
             f"echo {marker} L& {mailboxes})"
         )
-        return f"for /f \"delims=\" %D in ('{exe} -domains') do @{domain}"
+        return f'for /f "delims=" %D in ({self._in_clause("-domains")}) do @{domain}'
+
+    def _in_clause(self, args: str) -> str:
+        """A `for /f` command set running msbox: `('""MSBOX" ARGS"')`.
+
+        The nested `cmd /c` strips the outer quotes, leaving msbox's path quoted.
+        For the loop's own parse the path sits between `""` and `"`, outside
+        quotes, so its operators (`Program Files (x86)`) are caret-escaped.
+        """
+        path = "".join("^" + ch if ch in _CMD_OPERATORS else ch for ch in self.msbox)
+        return f'\'""{path}" {args}"\''
 
     def get_command(self, mailbox: str, domain: str) -> str:
         return self._quoted(["-get", f"{mailbox}@{domain}"])
