@@ -1,15 +1,108 @@
-"""CLI: the `validate` subcommands (placeholder until its issue lands)."""
+"""CLI: `remediate validate` loads a playbook and inventory, renders every task, lists hosts."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Sequence
 from typing import Any
+
+from remediate.errors import EXIT_OK
+from remediate.model import Host
+from remediate.playbook import (
+    Play,
+    Playbook,
+    TaskCall,
+    groups_from_inventory_json,
+    parse_extra_vars,
+    render_hosts,
+    render_task,
+    select_tasks,
+)
+from remediate.tasks import default_registry
 
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to the top-level parser."""
-    del sub
+    parser = sub.add_parser(
+        "validate",
+        help="check a playbook against an inventory without connecting to any host",
+        description="Load the playbook and inventory, render every task's arguments for "
+        "every matched host, and print each play with its hosts. Exit 0 when valid, "
+        "5 with one 'path:line:col: message' line when not.",
+    )
+    parser.add_argument("playbook", metavar="PLAYBOOK")
+    parser.add_argument(
+        "-i", "--inventory", action="append", required=True, metavar="INV",
+        help="inventory file or directory (repeatable)",
+    )
+    parser.add_argument(
+        "-l", "--limit", metavar="LIMIT", help="further limit hosts (pattern or @file)"
+    )
+    parser.add_argument(
+        "-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
+        help="extra variables: KEY=VALUE, a YAML mapping, or @file.yml (repeatable)",
+    )
+    parser.add_argument(
+        "-t", "--tags", action="append", default=[], help="only tasks with these tags"
+    )
+    parser.add_argument(
+        "--skip-tags", action="append", default=[], help="skip tasks with these tags"
+    )
+    parser.set_defaults(func=run_validate)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 0
+def _split(values: Sequence[str]) -> list[str]:
+    """Tags given as `-t a,b -t c`."""
+    return [tag.strip() for value in values for tag in value.split(",") if tag.strip()]
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from remediate.inventory import Inventory
+
+    extra_vars = parse_extra_vars(args.extra_vars)
+    registry = default_registry()
+    playbook = Playbook.load(args.playbook, registry)
+    inventory = Inventory.load(list(args.inventory))
+    listing = inventory.list_json()
+    if isinstance(listing, str):
+        listing = json.loads(listing)
+    groups = groups_from_inventory_json(listing)
+    tags, skip_tags = _split(args.tags), _split(args.skip_tags)
+    lines = [f"playbook: {playbook.path}"]
+    all_hosts: set[str] = set()
+    rendered = 0
+    for number, play in enumerate(playbook.plays, 1):
+        pattern = render_hosts(play, extra_vars)
+        hosts: list[Host] = list(inventory.select(pattern, args.limit))
+        calls = select_tasks(play, tags, skip_tags)
+        for host in hosts:
+            for call in calls:
+                render_task(call, play, host, registry, extra_vars, groups)
+                rendered += 1
+        all_hosts.update(host.name for host in hosts)
+        lines.extend(_describe(number, play, pattern, hosts, calls))
+    plays = len(playbook.plays)
+    lines.append("")
+    lines.append(
+        f"valid: {plays} play{'s' * (plays != 1)}, {len(all_hosts)} host"
+        f"{'s' * (len(all_hosts) != 1)}, {rendered} task{'s' * (rendered != 1)} rendered"
+    )
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _describe(
+    number: int, play: Play, pattern: str, hosts: list[Host], calls: list[TaskCall]
+) -> list[str]:
+    """One play in the shape of `ansible-playbook --list-hosts --list-tasks`."""
+    lines = ["", f"  play #{number} ({pattern}): {play.name}{_tags(play.tags)}"]
+    lines.append(f"    hosts ({len(hosts)}):")
+    lines.extend(f"      {host.name}" for host in hosts)
+    lines.append(f"    tasks ({len(calls)}):")
+    lines.extend(f"      {call.name} ({call.type_name}){_tags(call.tags)}" for call in calls)
+    return lines
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return f"    TAGS: [{', '.join(tags)}]" if tags else ""

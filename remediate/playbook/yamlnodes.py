@@ -117,15 +117,16 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "cannot parse"
     if exc.context and exc.problem:
-        problem = f"{exc.problem} ({exc.context})"
+        problem = f"{exc.context}, {exc.problem}"
     if mark is None:
         return InputError(one_line(f"invalid YAML: {problem}"), path, 1, 1)
     return Location.of(path, mark).error(f"invalid YAML: {problem}")
 
 
 def _reader_problem(exc: yaml.reader.ReaderError) -> str:
-    if isinstance(exc.character, str):
-        return f"{exc.reason} character {ord(exc.character):#x}"
+    code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+    if isinstance(code, int):
+        return f"{exc.reason} (character {code:#06x})"
     return str(exc.reason)
 
 
@@ -164,7 +165,8 @@ class _Builder:
             return self._sequence(node, depth)
         if isinstance(node, MappingNode) and node.tag == _MAP_TAG:
             return self._mapping(node, depth)
-        raise self.where(node).error(f"invalid YAML: unsupported tag {show(node.tag)}")
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise self.where(node).error(f"invalid YAML: unsupported tag {show(tag)}")
 
     def _scalar(self, node: ScalarNode) -> Any:
         try:
