@@ -23,9 +23,9 @@ from remediate.lab import certs, sshd, wsman
 from remediate.lab.faults import FaultSpec, HostKnobs
 from remediate.lab.host import LabHost
 from remediate.lab.inventory_file import LabAccess, LabEntry, write_inventory, write_known_hosts
+from remediate.lab.scenarios import LAB_USER, build_fleet, lab_password
 
 TRANSPORTS = ("winrm", "ssh", "both")
-LAB_USER = "labadmin"
 Callback = Callable[[socket.socket], None]
 
 
@@ -169,9 +169,7 @@ class _HostServers:
 def _build_hosts(
     hosts: int, workstations: int, mailboxes: int, seed: int
 ) -> tuple[list[LabHost], str]:
-    from remediate.lab import scenarios
-
-    return scenarios.build_fleet(hosts, workstations, mailboxes, seed), scenarios.lab_password(seed)
+    return build_fleet(hosts, workstations, mailboxes, seed), lab_password(seed)
 
 
 def _check_args(
