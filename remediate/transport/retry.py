@@ -64,7 +64,7 @@ class RetryPolicy:
             stop=tenacity.stop_after_attempt(self.attempts)
             | tenacity.stop_before_delay(self.deadline),
             wait=tenacity.wait_exponential_jitter(
-                initial=self.initial_backoff, max=self.max_backoff, jitter=self.initial_backoff
+                multiplier=self.initial_backoff, max=self.max_backoff, jitter=self.initial_backoff
             ),
             before_sleep=_log_retry(host, what, self.attempts),
             reraise=True,
