@@ -120,18 +120,26 @@ class Interpreter:
     def run_session(self, stdin: str) -> int:
         """cmd reading commands from stdin, noisy: banner, prompts, echoed commands."""
         self.out.write(BANNER + "\r\n")
-        for raw in stdin.replace("\r\n", "\n").split("\n"):
+        text = stdin.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        for raw in lines:
             if self.echo:
                 self.out.write(self.prompt())
             line = raw.rstrip("\r")
             if self.echo and not line.lstrip(" \t").startswith("@"):
                 self.out.write(line + "\r\n")
+            if not line.strip(" \t"):
+                continue
             try:
                 self.run_line(line)
             except ExitCmd as done:
                 return done.code
             if self.echo:
                 self.out.write("\r\n")
+        if self.echo:
+            self.out.write(self.prompt())
         return self.errorlevel
 
     def prompt(self) -> str:
@@ -174,11 +182,14 @@ class Interpreter:
 
     def simple(self, node: Simple, fv: dict[str, str]) -> int:
         text = substitute(node.text, fv)
+        return self.redirected(node.redirects, fv, lambda: self.command(text))
+
+    def announce(self, text: str) -> None:
+        """Hook and count one simple command (a cmd.exe starting a session is not one)."""
         if self.hook is not None:
             self.hook(text)
         if self.count is not None:
             self.count()
-        return self.redirected(node.redirects, fv, lambda: self.command(text))
 
     def redirected(self, redirects: tuple[Redirect, ...], fv: dict[str, str],
                    action: Callable[[], int]) -> int:
@@ -227,6 +238,7 @@ class Interpreter:
             return 0
         builtin = None if quoted else cmdbuiltins.BUILTINS.get(name.lower())
         if builtin is not None:
+            self.announce(text)
             return builtin(self, rest)
         return self.external(text)
 
@@ -234,12 +246,14 @@ class Interpreter:
         token, rest = program_token(text)
         path = self.resolve(token)
         if path is None:
+            self.announce(text)
             self.err.write(NOT_RECOGNIZED.format(token))
             self.errorlevel = 9009
             return 9009
         base = path.rsplit("\\", 1)[-1].lower()
         if base == "cmd.exe":
             return self.nested_cmd(rest)
+        self.announce(text)
         program = self.programs[base]
         result = program(self.state, [token, *msvcrt.split_args(rest)])
         self.out.write(result.stdout)
