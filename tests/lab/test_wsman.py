@@ -152,7 +152,8 @@ def test_large_output_arrives_over_several_receives(lab_fleet: Fleet, lab_client
     protocol.close_shell(shell)
     assert rc == 0
     assert out.count(b"x" * 200 + b"\r\n") == 1600  # echoed after the prompt, then printed
-    receives = lab_fleet.hosts["ws001"].counters["requests"] - before - 4  # Create/Command/Send/Delete
+    requests_made = lab_fleet.hosts["ws001"].counters["requests"] - before
+    receives = requests_made - 4  # Create, Command, Send, Delete
     assert receives == -(-len(out) // (96 * 1024))
 
 
