@@ -88,7 +88,7 @@ class WinRMConnection(ShellConnection):
         self._protocol, self._shell_id = None, None
         if protocol is None or shell_id is None:
             return
-        self._set_timeouts(time.monotonic() + self.settings.connect_timeout)
+        self._set_timeouts(time.monotonic() + self.settings.connect_timeout, protocol)
         try:
             protocol.close_shell(shell_id)
         except Exception:  # noqa: BLE001 - closing is best effort; the shell times out
@@ -147,14 +147,15 @@ class WinRMConnection(ShellConnection):
             raise TimedOut(stdout, stderr) from None
         raise Interrupted(classify(self.host, exc), stdout, stderr, started=True) from None
 
-    def _set_timeouts(self, deadline: float) -> None:
+    def _set_timeouts(self, deadline: float, protocol: Any = None) -> None:
         """Bound the next request by the deadline: server-side wait and HTTP read timeout."""
+        protocol = protocol or self._protocol
         s = self.settings
         remaining = max(deadline - time.monotonic(), 0.1)
         operation = max(1, min(int(s.operation_timeout), int(remaining) - 1))
         read = min(max(s.read_timeout, operation + 1.0), remaining)
-        self._protocol.operation_timeout_sec = operation
-        self._protocol.transport.read_timeout_sec = (min(s.connect_timeout, remaining), read)
+        protocol.operation_timeout_sec = operation
+        protocol.transport.read_timeout_sec = (min(s.connect_timeout, remaining), read)
 
 
 def endpoint_url(settings: ConnectionSettings) -> str:
