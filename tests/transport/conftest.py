@@ -35,29 +35,36 @@ class Lab:
         return dict(self.fleet.hosts[name].counters)
 
     def winrm(self, name: str, **overrides: Any) -> ConnectionSettings:
-        hostvars = {**self.vars[name], "ansible_connection": "winrm",
-                    "ansible_port": self.vars[name]["lab_winrm_port"],
-                    "ansible_winrm_transport": "basic", "ansible_winrm_scheme": "https",
-                    "remediate_command_timeout": 20, **overrides}
+        hostvars = {
+            **self.vars[name],
+            "ansible_connection": "winrm",
+            "ansible_port": self.vars[name]["lab_winrm_port"],
+            "ansible_winrm_transport": "basic",
+            "ansible_winrm_scheme": "https",
+            "remediate_command_timeout": 20,
+            **overrides,
+        }
         return ConnectionSettings.from_vars(name, hostvars)
 
     def ssh(self, name: str, **overrides: Any) -> ConnectionSettings:
-        hostvars = {**self.vars[name], "ansible_connection": "ssh",
-                    "ansible_port": self.vars[name]["lab_ssh_port"],
-                    "remediate_command_timeout": 20, **overrides}
+        hostvars = {
+            **self.vars[name],
+            "ansible_connection": "ssh",
+            "ansible_port": self.vars[name]["lab_ssh_port"],
+            "remediate_command_timeout": 20,
+            **overrides,
+        }
         return ConnectionSettings.from_vars(name, hostvars)
 
     def mailboxes(self, name: str) -> list[str]:
         state = self.host(name).state
-        return [f"{m.name}@{d.name}" for d in state.domains.values()
-                for m in d.mailboxes.values()]
+        return [f"{m.name}@{d.name}" for d in state.domains.values() for m in d.mailboxes.values()]
 
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory: Path = tmp_path_factory.mktemp("lab")
-    fleet = Fleet.start(directory, hosts=4, workstations=0, mailboxes=20, seed=7,
-                        transport="both")
+    fleet = Fleet.start(directory, hosts=4, workstations=0, mailboxes=20, seed=7, transport="both")
     try:
         yield Lab(fleet)
     finally:

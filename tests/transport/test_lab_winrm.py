@@ -64,9 +64,7 @@ def test_certificate_from_an_untrusted_ca_is_refused_without_retry(
     assert "retrying" not in caplog.text
 
 
-def test_wrong_password_is_tried_exactly_once(
-    lab: Lab, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_wrong_password_is_tried_exactly_once(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
     before = lab.counters(HOST)
     settings = lab.winrm(HOST, ansible_password="wrong-Secret-123")
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthFailed) as caught:

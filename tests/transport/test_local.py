@@ -18,12 +18,14 @@ def local(**overrides: object) -> ConnectionSettings:
 
 def test_run_batch_gives_each_command_its_stdout_stderr_and_rc() -> None:
     with connect(local()) as conn:
-        results = conn.run_batch([
-            "echo out; echo err >&2",
-            "exit 3",
-            quote_argv("sh", ["printf", "%s|", "x & whoami", "$(id)", "it's"]),
-            "read line; echo \"read:$line\"",  # stdin is /dev/null, not the batch
-        ])
+        results = conn.run_batch(
+            [
+                "echo out; echo err >&2",
+                "exit 3",
+                quote_argv("sh", ["printf", "%s|", "x & whoami", "$(id)", "it's"]),
+                'read line; echo "read:$line"',  # stdin is /dev/null, not the batch
+            ]
+        )
         assert conn.round_trips == 1
         assert conn.dialect == "sh"
     assert (results[0].rc, results[0].stdout, results[0].stderr) == (0, "out\n", "err\n")

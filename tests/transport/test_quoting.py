@@ -17,14 +17,38 @@ from remediate.transport.quoting import CMD_MAX_LINE, msvcrt_quote, quote_argv
 from tests.transport.labcmd import ARGV_EXE, argv_host
 
 HOSTILE = [
-    "x & whoami", "a&b^c%d!e\"f'g(h)", "%PATH%", "x%PATH%y", "%PATH:a=b%", "%%", "100%",
-    "!PATH!", "^", "^^", '"', '""', "\\", "a\\", 'a\\"', "a b", "", " ", "\t", "<in >out |p",
-    "(paren)", "josé.müller", "日本語", "%", "%^", "a%", "%a", "trailing\\\\",
+    "x & whoami",
+    "a&b^c%d!e\"f'g(h)",
+    "%PATH%",
+    "x%PATH%y",
+    "%PATH:a=b%",
+    "%%",
+    "100%",
+    "!PATH!",
+    "^",
+    "^^",
+    '"',
+    '""',
+    "\\",
+    "a\\",
+    'a\\"',
+    "a b",
+    "",
+    " ",
+    "\t",
+    "<in >out |p",
+    "(paren)",
+    "josé.müller",
+    "日本語",
+    "%",
+    "%^",
+    "a%",
+    "%a",
+    "trailing\\\\",
 ]
 
 # Anything but NUL, CR and LF (and lone surrogates, which are not text).
-ARG = st.text(st.characters(exclude_characters="\x00\r\n", exclude_categories=("Cs",)),
-              max_size=12)
+ARG = st.text(st.characters(exclude_characters="\x00\r\n", exclude_categories=("Cs",)), max_size=12)
 
 
 def run_in_lab_session(args: list[str]) -> tuple[list[list[str]], int, str]:
@@ -81,8 +105,9 @@ def test_nul_cr_lf_are_refused_with_a_clear_error(bad: str) -> None:
             quote_argv(dialect, ["prog", bad])
 
 
-@pytest.mark.parametrize("program", ['C:\\a"b.exe', "C:\\100%\\x.exe", "C:\\bang!\\x.exe",
-                                     "C:\\dir\\", ""])
+@pytest.mark.parametrize(
+    "program", ['C:\\a"b.exe', "C:\\100%\\x.exe", "C:\\bang!\\x.exe", "C:\\dir\\", ""]
+)
 def test_program_paths_cmd_cannot_carry_are_refused(program: str) -> None:
     with pytest.raises(UnsafeArgument, match="program path"):
         quote_argv("cmd", [program, "x"])
