@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
-_INVALID_GROUP_CHARS = re.compile(r"^[\d\W]|[^\w]")
 
 
 class GraphError(ValueError):
     """A group or host operation Ansible refuses (loops, unknown names, empty names)."""
-
-
-def safe_group_name(name: str) -> str:
-    """INI section names: characters invalid in a variable name become `_` (Ansible force mode)."""
-    return _INVALID_GROUP_CHARS.sub("_", name)
 
 
 class GroupNode:

@@ -9,7 +9,7 @@ import warnings
 from typing import Any, NoReturn
 
 from remediate.errors import InputError
-from remediate.inventory.data import GraphError, InventoryGraph, safe_group_name
+from remediate.inventory.data import GraphError, InventoryGraph
 from remediate.inventory.ranges import RangeError, expand_hostpattern
 
 _COMMENT_MARKERS = ("#", ";")
@@ -95,11 +95,11 @@ class _IniParser:
     def _fail(self, message: str) -> NoReturn:
         raise IniError(message, self.line_number)
 
-    def _enter_section(self, raw_name: str, kind: str | None) -> None:
-        name = safe_group_name(raw_name)
+    def _enter_section(self, name: str, kind: str | None) -> None:
+        # Ansible (TRANSFORM_INVALID_GROUP_CHARS=never) keeps names like web-servers as written.
         state = kind or "hosts"
         if state not in ("hosts", "children", "vars"):
-            self._fail(f"section [{raw_name}:{kind}] has unknown type: {kind}")
+            self._fail(f"section [{name}:{kind}] has unknown type: {kind}")
         self.group, self.state = name, state
         if name not in self.graph.groups:
             # [g:vars] alone does not declare g; remember it and check at the end.
