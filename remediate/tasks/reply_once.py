@@ -156,7 +156,9 @@ def _plan_overrides(
             f"{prop}={_plain(own)} set on the mailbox",
             f"{auto}={_plain(auto_reply.value)} {origin}",
         )
-        action = "fixed: set to 1" if fix_overrides else "run with fix_overrides: true to fix"
+        action = (
+            "this plan sets it to 1" if fix_overrides else "run with fix_overrides: true to fix"
+        )
         yield Finding(
             f"{host.name}/mailbox:{mailbox.address}",
             f"{mailbox.address} overrides {dialect.template} with {prop}=0 while auto reply is on "

@@ -13,7 +13,7 @@ import yaml
 from remediate.engine.facts import gather_facts
 from remediate.lab.fleet import Fleet
 from remediate.lab.host import LabHost
-from remediate.lab.state import format_value
+from remediate.lab.state import Mailbox, format_value
 from remediate.mailsite.facts import fact_key
 from remediate.mailsite.msbox import Dialect
 from remediate.model import Change, Finding, Host
@@ -72,6 +72,10 @@ def quoted_names(lab: LabHost) -> list[str]:
 def test_facts_hold_every_mailbox_as_the_host_has_it(fleet: Fleet, transport: str) -> None:
     lab = fleet.hosts["mail001"]
     assert quoted_names(lab), "mail001 should hold every hostile name, quotes included"
+    with lab.lock:
+        domain = next(iter(lab.state.domains.values()))
+        for name in (" lead", "trail ", ";semi", "tab\there"):
+            domain.add(Mailbox(name, {"ReplyOnce": 0, "Message": " spaced  out "}))
     start = lab_round_trips(lab)
     value, round_trips = gather(host_via(fleet, "mail001", transport))
     # A quote in a name costs exactly one more round trip, never one per mailbox.
@@ -84,7 +88,10 @@ def test_facts_hold_every_mailbox_as_the_host_has_it(fleet: Fleet, transport: st
     assert set(value["domains"]) == set(expected)
     for domain, mailboxes in expected.items():
         entry = value["domains"][domain]
-        assert (entry["pending"], entry["unread"], entry["skipped"]) == ([], {}, {})
+        refused = {n: "control character in name" for n in mailboxes if "\t" in n}
+        assert (entry["pending"], entry["unread"], entry["skipped"]) == ([], {}, refused)
+        for name in refused:
+            del mailboxes[name]
         assert set(entry["mailboxes"]) == set(mailboxes)
         for name, properties in mailboxes.items():
             read = entry["mailboxes"][name]

@@ -23,7 +23,21 @@ from remediate.secrets import Secret
 from remediate.tasks.reply_once import ReplyOnce
 from remediate.transport.base import CommandResult
 
-HOSTILE = ['q"uote', "a&b", "%PATH%", ";semi", "x^y", "p(1)", "b/?", "t!x", "sp ace", "l<g>|"]
+HOSTILE = [
+    'q"uote',
+    " lead",
+    "trail ",
+    "日本語",
+    "a&b",
+    "%PATH%",
+    ";semi",
+    "x^y",
+    "p(1)",
+    "b/?",
+    "t!x",
+    "sp ace",
+    "l<g>|",
+]
 
 
 class SessionConnection:
