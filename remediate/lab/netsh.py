@@ -161,7 +161,7 @@ def _show(state: HostState, p: dict[str, str], verbose: bool) -> ProgramResult:
     if not found:
         return ProgramResult(1, NO_MATCH)
     blocks = "".join("\r\n" + show_block(rule, verbose) for rule in found)
-    return ProgramResult(0, blocks + "Ok.\r\n\r\n")
+    return ProgramResult(0, blocks + "\r\nOk.\r\n\r\n")
 
 
 def show_block(rule: FirewallRule, verbose: bool = True) -> str:

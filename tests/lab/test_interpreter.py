@@ -302,7 +302,8 @@ def test_session_exit_code_and_echo_off(host: LabHost) -> None:
 
 def test_session_ends_at_eof_with_last_errorlevel(host: LabHost) -> None:
     result = host.execute("cmd", b"msbox -get nobody@example.com")
-    assert result.rc == 1 and result.stdout.endswith(b"Mailbox not found\r\n\r\nC:\\Users\\labadmin>")
+    assert result.rc == 1
+    assert result.stdout.endswith(b"Mailbox not found\r\n\r\nC:\\Users\\labadmin>")
 
 
 def test_hook_sees_each_simple_command_and_can_abort(host: LabHost) -> None:
