@@ -73,9 +73,9 @@ def test_facts_hold_every_mailbox_as_the_host_has_it(fleet: Fleet, transport: st
     lab = fleet.hosts["mail001"]
     assert quoted_names(lab), "mail001 should hold every hostile name, quotes included"
     with lab.lock:
-        domain = next(iter(lab.state.domains.values()))
+        first = next(iter(lab.state.domains.values()))
         for name in (" lead", "trail ", ";semi", "tab\there"):
-            domain.add(Mailbox(name, {"ReplyOnce": 0, "Message": " spaced  out "}))
+            first.add(Mailbox(name, {"ReplyOnce": 0, "Message": " spaced  out "}))
     start = lab_round_trips(lab)
     value, round_trips = gather(host_via(fleet, "mail001", transport))
     # A quote in a name costs exactly one more round trip, never one per mailbox.
@@ -97,7 +97,7 @@ def test_facts_hold_every_mailbox_as_the_host_has_it(fleet: Fleet, transport: st
             read = entry["mailboxes"][name]
             assert set(read) == set(properties), name
             for prop, raw in properties.items():
-                want = format_value(raw)  # type: ignore[arg-type]
+                want = format_value(raw)
                 shown = read[prop]
                 assert (shown.reveal() if isinstance(shown, Secret) else shown) == want
                 assert isinstance(shown, Secret) == (prop == "Password")
@@ -138,15 +138,15 @@ def test_apply_fixes_what_the_lab_planted_and_revert_restores_it(
     lab = fleet.hosts["mail001"]
     host = host_via(fleet, "mail001", transport)
     task = ReplyOnce(fix_overrides=True)
-    truth = lab.state.truth
-    overridden = set(truth["reply_once_off"]) | plant_quoted_overrides(lab)  # type: ignore[arg-type]
+    truth: dict[str, Any] = lab.state.truth
+    overridden = set(truth["reply_once_off"]) | plant_quoted_overrides(lab)
     before = lab.to_json()["domains"]
 
     changes, findings, relevant = plan(host, task)
     templates = [c for c in changes if "/mailbox:MailboxTemplate@" in c.address]
     overrides = [c for c in changes if c not in templates]
     assert sorted(c.data["mailbox"].rpartition("@")[2] for c in templates) == sorted(
-        truth["templates_without_reply_once"]  # type: ignore[arg-type]
+        truth["templates_without_reply_once"]
     )
     assert {c.data["mailbox"] for c in overrides} == overridden
     assert {f.address for f in findings} == {f"mail001/mailbox:{a}" for a in overridden}
