@@ -13,11 +13,13 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remediate.errors import InputError
 from remediate.lab.certs import write_private
-from remediate.lab.fleet import Fleet
+
+if TYPE_CHECKING:
+    from remediate.lab.fleet import Fleet
 
 CONTROL_FILE = "control.json"
 TOKEN_FILE = "control.token"

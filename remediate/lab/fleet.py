@@ -82,6 +82,12 @@ class Reactor:
         """Call on_readable (in a worker) once the socket has data or is closed by the peer."""
         self._queue("watch", sock, on_readable)
 
+    def sync(self, timeout: float = 10.0) -> None:
+        """Return once every listener queued so far is being selected on."""
+        done = threading.Event()
+        self._queue("sync", self._wake_r, done)
+        done.wait(timeout)
+
     def stop(self) -> None:
         self._stopping = True
         self._wake()
@@ -118,7 +124,9 @@ class Reactor:
             except queue.Empty:
                 return
             try:
-                if op == "unlisten":
+                if op == "sync":
+                    arg.set()
+                elif op == "unlisten":
                     with contextlib.suppress(KeyError, ValueError):
                         self._selector.unregister(sock)
                     sock.close()
@@ -227,6 +235,7 @@ class Fleet:
                     exec_workers)
         try:
             fleet._serve_all(lab_hosts, transport)
+            fleet._reactor.sync()
             fleet._write_files()
         except BaseException:
             fleet.stop()
