@@ -115,7 +115,8 @@ def _classify_auth(host: str, exc: BaseException) -> ConnectionFailed | None:
 
 def _classify_tls(host: str, exc: BaseException) -> ConnectionFailed | None:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TLSFailed(host, f"TLS certificate verification failed: {exc.verify_message}")
+        reason = getattr(exc, "verify_message", None) or "certificate verify failed"
+        return TLSFailed(host, f"TLS certificate verification failed: {reason}")
     if isinstance(exc, requests.exceptions.SSLError):
         text = str(exc)
         if any(hint in text.lower() for hint in _TLS_VERIFY_HINTS):

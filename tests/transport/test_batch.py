@@ -8,7 +8,8 @@ from remediate.errors import UnsafeArgument
 from remediate.lab.cmdexec import BANNER
 from remediate.transport.base import CommandResult
 from remediate.transport.batch import build_script, parse_output, split_commands
-from tests.transport.labcmd import argv_host
+
+from .labcmd import argv_host
 
 
 def test_cmd_batch_in_a_noisy_lab_session_gives_each_command_its_output_and_rc() -> None:

@@ -12,7 +12,8 @@ import pytest
 from remediate.errors import AuthFailed, CommandTimeout, HostKeyRejected
 from remediate.transport import UnknownBatchOutcome, connect
 from remediate.transport.quoting import quote_argv
-from tests.transport.conftest import FAST_RETRIES, MSBOX, Lab
+
+from .labfleet import FAST_RETRIES, MSBOX, Lab
 
 pytestmark = pytest.mark.lab
 HOST = "mail002"

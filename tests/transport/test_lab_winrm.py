@@ -1,4 +1,4 @@
-"""WinRM against the lab: HTTPS with the lab CA, one shell, 500 commands in one round trip, faults."""
+"""WinRM against the lab: HTTPS and the lab CA, one shell, 500 commands in one round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from remediate.errors import AuthFailed, CommandTimeout, TLSFailed, Unreachable
 from remediate.transport import InsecureTransportRefused, UnknownBatchOutcome, connect
 from remediate.transport.quoting import quote_argv
-from tests.transport.conftest import FAST_RETRIES, MSBOX, Lab
+
+from .labfleet import FAST_RETRIES, MSBOX, Lab
 
 pytestmark = pytest.mark.lab
 HOST = "mail001"

@@ -58,9 +58,9 @@ def test_hanging_read_ends_at_the_deadline() -> None:
 
 
 def test_hanging_write_is_an_unknown_outcome_naming_what_finished() -> None:
-    with connect(local(remediate_command_timeout=1)) as conn:
-        with pytest.raises(UnknownBatchOutcome) as caught:
-            conn.run_batch(["echo done", "sleep 30", "echo never"])
+    conn = connect(local(remediate_command_timeout=1))
+    with conn, pytest.raises(UnknownBatchOutcome) as caught:
+        conn.run_batch(["echo done", "sleep 30", "echo never"])
     assert [r.stdout for r in caught.value.completed] == ["done\n"]
     assert caught.value.in_doubt == 2
     assert "2 of 3 commands in doubt" in str(caught.value)

@@ -14,7 +14,8 @@ from remediate.errors import UnsafeArgument
 from remediate.lab.argv import split_args
 from remediate.transport.batch import build_script, parse_output
 from remediate.transport.quoting import CMD_MAX_LINE, msvcrt_quote, quote_argv
-from tests.transport.labcmd import ARGV_EXE, argv_host
+
+from .labcmd import ARGV_EXE, argv_host
 
 HOSTILE = [
     "x & whoami",
@@ -48,7 +49,7 @@ HOSTILE = [
 ]
 
 # Anything but NUL, CR and LF (and lone surrogates, which are not text).
-ARG = st.text(st.characters(exclude_characters="\x00\r\n", exclude_categories=("Cs",)), max_size=12)
+ARG = st.text(st.characters(exclude_characters="\x00\r\n", exclude_categories=["Cs"]), max_size=12)
 
 
 def run_in_lab_session(args: list[str]) -> tuple[list[list[str]], int, str]:
