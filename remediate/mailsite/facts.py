@@ -123,6 +123,8 @@ class MailboxFacts:
         output = parse_gather(loop.stdout, self.marker)
         value: dict[str, Any] = {"msbox": self.dialect.msbox, "domains": {}, "skipped_domains": {}}
         for name in _unique(output_lines(listed.stdout)):
+            if not name.strip():
+                continue
             if not is_plain_domain(name):
                 value["skipped_domains"][name] = "not a DNS domain name; not managed"
                 continue
@@ -188,7 +190,7 @@ class MailboxFacts:
 
 
 def _unique(lines: Sequence[str]) -> list[str]:
-    return [line for line in dict.fromkeys(lines) if line.strip()]
+    return [line for line in dict.fromkeys(lines) if line]
 
 
 def _copy(value: Any) -> Any:

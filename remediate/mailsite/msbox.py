@@ -60,8 +60,8 @@ _PATH_REFUSED = set("\"%!'")
 
 def unsafe_name_reason(name: str) -> str | None:
     """Why a mailbox name cannot be used in a command line, or None when it can."""
-    if not name:
-        return "empty name"
+    if not name.strip():
+        return "blank name"
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
         return "control character in name"
     return None

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from remediate.engine.facts import gather_facts
 from remediate.errors import HostFailed
 from remediate.lab.host import LabHost, install_windows
 from remediate.lab.state import HostState, Mailbox
 from remediate.mailsite.facts import MailboxFacts, fact_key
-from remediate.mailsite.msbox import Dialect
+from remediate.mailsite.msbox import Dialect, unsafe_name_reason
 from remediate.model import Change, Host
 from remediate.secrets import Secret
 from remediate.tasks.reply_once import ReplyOnce
@@ -235,3 +237,22 @@ def test_fact_key_is_shared_per_msbox_path() -> None:
     assert MailboxFacts(Dialect.for_host(host)).key == fact_key(Dialect())
     other = Host("mail002", {"mailsite_msbox": "D:\\MailSite\\msbox.exe"})
     assert MailboxFacts(Dialect.for_host(other)).key != fact_key(Dialect())
+
+
+NAME_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(NAME_CHARS, min_size=1, max_size=12), max_size=6, unique_by=str.lower))
+def test_any_name_is_read_as_itself_or_refused_never_misread(names: list[str]) -> None:
+    names = [n for n in names if n.lower() not in ("sales", "mailboxtemplate") and "@" not in n]
+    lab = lab_host(names)
+    value, conn = gather(lab, Host("mail001"))
+    entry = value["domains"]["example.com"]
+    assert conn.round_trips <= 2
+    for name in names:
+        if unsafe_name_reason(name):
+            assert name in entry["skipped"]
+            continue
+        assert entry["mailboxes"][name]["Password"] == Secret(f"Pw-{name}"), name
+    assert entry["pending"] == [] and entry["unread"] == {}
