@@ -33,6 +33,7 @@ NOT_RECOGNIZED = (
 )
 Program = Callable[[HostState, list[str]], ProgramResult]
 Hook = Callable[[str], None]
+ForVars = tuple[dict[str, str], ...]
 
 
 class ExitCmd(Exception):
@@ -107,7 +108,7 @@ class Interpreter:
             self.errorlevel = 255
             return
         if node is not None:
-            self.run(node, {})
+            self.run(node, ())
 
     def run_slash_c(self, text: str) -> int:
         """`cmd /c TEXT`: the leading-quote rule, then the line; returns the exit code."""
@@ -146,7 +147,7 @@ class Interpreter:
         return f"{self.cwd}>"
 
     # ------------------------------------------------------------ nodes
-    def run(self, node: Node, fv: dict[str, str]) -> int:
+    def run(self, node: Node, fv: ForVars) -> int:
         if isinstance(node, Simple):
             return self.simple(node, fv)
         if isinstance(node, Chain):
@@ -160,7 +161,7 @@ class Interpreter:
         assert isinstance(node, Rem)
         return 0
 
-    def chain(self, node: Chain, fv: dict[str, str]) -> int:
+    def chain(self, node: Chain, fv: ForVars) -> int:
         if node.op == "|":
             saved = self.out
             self.out = Sink()
@@ -174,13 +175,13 @@ class Interpreter:
             return self.run(node.right, fv)
         return rc
 
-    def block(self, node: Block, fv: dict[str, str]) -> int:
+    def block(self, node: Block, fv: ForVars) -> int:
         if node.body is None:
             return 0
         body = node.body
         return self.redirected(node.redirects, fv, lambda: self.run(body, fv))
 
-    def simple(self, node: Simple, fv: dict[str, str]) -> int:
+    def simple(self, node: Simple, fv: ForVars) -> int:
         text = substitute(node.text, fv)
         return self.redirected(node.redirects, fv, lambda: self.command(text))
 
@@ -191,7 +192,7 @@ class Interpreter:
         if self.count is not None:
             self.count()
 
-    def redirected(self, redirects: tuple[Redirect, ...], fv: dict[str, str],
+    def redirected(self, redirects: tuple[Redirect, ...], fv: ForVars,
                    action: Callable[[], int]) -> int:
         if not redirects:
             return action()
@@ -210,7 +211,7 @@ class Interpreter:
             self.state.fs.write(path, (old or b"") + data)
         return rc
 
-    def apply_redirect(self, r: Redirect, fv: dict[str, str],
+    def apply_redirect(self, r: Redirect, fv: ForVars,
                        files: list[tuple[str, Sink, bool]]) -> bool:
         if r.op == "<":
             return True
@@ -319,15 +320,15 @@ class Interpreter:
         return self.cwd.rstrip("\\") + "\\" + path
 
     # ------------------------------------------------------------ FOR / IF
-    def for_loop(self, node: For, fv: dict[str, str]) -> int:
+    def for_loop(self, node: For, fv: ForVars) -> int:
         from remediate.lab.cmdfor import iterate
 
         rc = 0
         for bindings in iterate(self, node, fv):
-            rc = self.run(node.body, {**fv, **bindings})
+            rc = self.run(node.body, (*fv, bindings))
         return rc
 
-    def if_command(self, node: If, fv: dict[str, str]) -> int:
+    def if_command(self, node: If, fv: ForVars) -> int:
         args = [substitute(a, fv) for a in node.args]
         if node.kind == "errorlevel":
             try:
@@ -350,10 +351,20 @@ class Interpreter:
         return 0
 
 
-def substitute(text: str, fv: dict[str, str]) -> str:
-    """FOR variables (`%X`, `%~X`) replaced by their values, as text: never re-parsed."""
-    if not fv or "%" not in text:
-        return text
+def substitute(text: str, fv: ForVars) -> str:
+    """FOR variables (`%X`, `%~X`) replaced by their values, as text: never re-parsed.
+
+    Outer loops substitute first, as cmd does when it runs the inner FOR command, so only
+    a value of the innermost loop is never looked at again.
+    """
+    for layer in fv:
+        if "%" not in text:
+            return text
+        text = _substitute_one(text, layer)
+    return text
+
+
+def _substitute_one(text: str, fv: dict[str, str]) -> str:
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:

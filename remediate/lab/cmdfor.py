@@ -11,7 +11,7 @@ from remediate.lab.cmdbuiltins import words
 from remediate.lab.cmdparse import For
 
 if TYPE_CHECKING:
-    from remediate.lab.cmdexec import Interpreter
+    from remediate.lab.cmdexec import ForVars, Interpreter
 
 _KEYWORDS = ("eol=", "skip=", "delims=", "tokens=", "usebackq")
 
@@ -82,7 +82,7 @@ def _tokens(spec: str) -> tuple[tuple[int, ...], bool]:
     return tuple(numbers), rest
 
 
-def iterate(cmd: Interpreter, node: For, fv: dict[str, str]) -> Iterator[dict[str, str]]:
+def iterate(cmd: Interpreter, node: For, fv: ForVars) -> Iterator[dict[str, str]]:
     """The bindings of each iteration, in order."""
     from remediate.lab.cmdexec import substitute
 

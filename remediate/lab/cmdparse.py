@@ -77,8 +77,13 @@ Node = Simple | Block | Chain | For | If | Rem
 
 
 def expand_percent(line: str, lookup: Callable[[str], str | None]) -> str:
-    """Command-line percent expansion: defined `%NAME%` is replaced; an undefined one is kept
-    as typed and scanning resumes at its closing `%` (cmd /c and interactive rules)."""
+    """Command-line percent expansion (cmd /c and interactive rules, no `%%` escape).
+
+    From each `%` the name runs to the next `%` or `:`. A defined `%NAME%` (or
+    `%NAME:~a,b%`, `%NAME:old=new%`) is replaced; an undefined one is kept as typed and
+    scanning resumes at its closing `%` (or just after the `:`), so that `%` may open
+    the next name.
+    """
     if "%" not in line:
         return line
     out: list[str] = []
@@ -86,30 +91,54 @@ def expand_percent(line: str, lookup: Callable[[str], str | None]) -> str:
     while i < n:
         c = line[i]
         if c != "%":
+            j = line.find("%", i)
+            j = n if j < 0 else j
+            out.append(line[i:j])
+            i = j
+            continue
+        end = _name_end(line, i + 1)
+        if end >= n or end == i + 1:
             out.append(c)
             i += 1
             continue
-        end = line.find("%", i + 1)
-        if end < 0 or end == i + 1:
-            out.append(c)
-            i += 1
+        if line[end] == "%":
+            value = lookup(line[i + 1:end])
+            if value is None:
+                out.append(line[i:end])
+                i = end
+            else:
+                out.append(value)
+                i = end + 1
             continue
-        value = _lookup_with_modifier(line[i + 1:end], lookup)
-        if value is None:
-            out.append(line[i:end])
-            i = end
-        else:
-            out.append(value)
+        # `%NAME:modifier%`
+        value = lookup(line[i + 1:end])
+        close = line.find("%", end + 1)
+        modified = None if value is None or close < 0 else _modify(value, line[end + 1:close])
+        if modified is None:
+            out.append(line[i:end + 1])
             i = end + 1
+        else:
+            out.append(modified)
+            i = close + 1
     return "".join(out)
 
 
-def _lookup_with_modifier(name: str, lookup: Callable[[str], str | None]) -> str | None:
-    """`NAME`, `NAME:~start,len` or `NAME:old=new`."""
-    base, sep, mod = name.partition(":")
-    value = lookup(base if sep else name)
-    if value is None or not sep:
-        return value
+def _name_end(line: str, start: int) -> int:
+    """Where a variable name starting at `start` ends: its `%`, or a `:` not followed by `%`."""
+    j = start
+    n = len(line)
+    while j < n:
+        if line[j] == "%":
+            return j
+        if line[j] == ":" and j > start:
+            if j + 1 < n and line[j + 1] == "%":
+                return j + 1
+            return j
+        j += 1
+    return n
+
+
+def _modify(value: str, mod: str) -> str | None:
     if mod.startswith("~"):
         return _substring(value, mod[1:])
     old, eq, new = mod.partition("=")

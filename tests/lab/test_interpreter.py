@@ -343,3 +343,17 @@ def test_session_speed(host: LabHost) -> None:
     elapsed = time.perf_counter() - start
     assert result.stdout.count(b"Password=") == 500
     assert elapsed < 0.25   # ~25 ms measured; generous for a loaded machine
+
+
+def test_colon_in_an_undefined_name_ends_it(host: LabHost) -> None:
+    assert out(host, "echo %x:%USERNAME%") == "%x:labadmin\r\n"
+    assert out(host, "echo %USERNAME:~-5%") == "admin\r\n"
+
+
+def test_nested_for_substitutes_outer_first(host: LabHost) -> None:
+    host.state.domain("example.com").add(Mailbox("p%Dq", {}))  # type: ignore[union-attr]
+    line = ("for %D in (example.com) do @for /f \"delims=\" %M in ('msbox -list %D') "
+            "do @echo %M@%D")
+    assert out(host, line).splitlines()[-1] == "p%Dq@example.com"
+    # A value of the outer loop is still text the inner loop substitutes in.
+    assert out(host, "for %D in (a%M) do @for %M in (z) do @echo %D") == "az\r\n"
