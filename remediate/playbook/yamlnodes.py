@@ -173,8 +173,10 @@ class _Builder:
             return self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             raise _yaml_error(exc, self.path) from None
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise self.where(node).error(f"invalid YAML value {show(node.value)}: {exc}") from None
+        except Exception as exc:  # PyYAML's constructors raise ValueError, IndexError, ...
+            reason = str(exc) or type(exc).__name__
+            message = f"invalid YAML value {show(node.value)}: {reason}"
+            raise self.where(node).error(message) from None
 
     def _count(self, node: Node, children: list[Node]) -> None:
         size = 1 + sum(self._sizes.get(id(child), 1) for child in children)

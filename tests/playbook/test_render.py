@@ -57,13 +57,16 @@ def test_magic_variables(tmp_path: Path, registry: TaskRegistry) -> None:
     groups = {"all": ["mail01.example.com", "gw1"], "mailservers": ["mail01.example.com"]}
     rendered = render_args(play.tasks[0], play, host, groups=groups)
     assert rendered["mailbox"] == "mail01@x.test"
-    assert rendered["options"] == ["mail01.example.com", ["eu", "mailservers"], ["mail01.example.com"]]
+    assert rendered["options"] == [
+        "mail01.example.com",
+        ["eu", "mailservers"],
+        ["mail01.example.com"],
+    ]
 
 
 def test_play_vars_may_use_other_vars(tmp_path: Path, registry: TaskRegistry) -> None:
-    play = one_task(
-        tmp_path, registry, '{mailbox: "{{ box }}"}', '{box: "{{ user }}@{{ domain }}", user: abuse}'
-    )
+    vars_ = '{box: "{{ user }}@{{ domain }}", user: abuse}'
+    play = one_task(tmp_path, registry, '{mailbox: "{{ box }}"}', vars_)
     assert render_args(play.tasks[0], play, MAIL01)["mailbox"] == "abuse@inventory.test"
 
 
@@ -77,7 +80,7 @@ def test_single_expression_keeps_its_type(tmp_path: Path, registry: TaskRegistry
     assert rendered["options"] == {"x": [1, 2]}
 
 
-def test_undefined_variable_names_it_at_the_argument(tmp_path: Path, registry: TaskRegistry) -> None:
+def test_undefined_variable_named_at_argument(tmp_path: Path, registry: TaskRegistry) -> None:
     play = one_task(tmp_path, registry, '{mailbox: "sales@{{ mail_domain }}"}')
     error = render_error(play.tasks[0], play, MAIL01, registry)
     assert error == (
