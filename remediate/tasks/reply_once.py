@@ -129,8 +129,8 @@ def _plan_template(host: Host, domain: Domain, dialect: Dialect) -> Iterator[Cha
         f"{template.address} does not set {prop}"
         if current is None
         else f"{template.address} sets {prop}={before}",
-        "so every mailbox with auto reply on answers each message again, "
-        "which draws blacklist probes (KB 10469); 1 makes it reply just once",
+        "so mailboxes that inherit it auto-reply to every message from the same sender, "
+        "and repeated auto replies draw blacklist probes (KB 10469); 1 replies just once",
     )
 
 
@@ -170,7 +170,8 @@ def _plan_overrides(
         if fix_overrides:
             yield _change(
                 host, mailbox, prop, 0, f"{mailbox.address} sets {prop}=0 with auto reply on",
-                "so it answers every message again, which draws blacklist probes (KB 10469)",
+                "so it auto-replies to every message from the same sender, "
+                "which draws blacklist probes (KB 10469)",
             )  # fmt: skip
 
 
