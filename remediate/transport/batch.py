@@ -143,10 +143,9 @@ def _pieces(
 ) -> dict[int, tuple[str, int]]:
     """Map command index -> (its text, its rc) from the markers in one stream."""
     tail = r":(?P<index>\d+):(?P<rc>-?\d+)" if with_rc else r":(?P<index>\d+)"
-    marker = re.compile(
-        rf"{re.escape(lead)}{token}(?::go|{tail})[ \t]*\r?\n" if lead
-        else rf"{token}(?::go|{tail})[ \t]*\r?\n"
-    )
+    # `(?<!echo )`: if a command turned echo on, cmd echoes our marker commands too.
+    prefix = re.escape(lead) if lead else "(?<!echo )"
+    marker = re.compile(rf"{prefix}{token}(?::go|{tail})[ \t]*\r?\n")
     pieces: dict[int, tuple[str, int]] = {}
     start: int | None = None
     for match in marker.finditer(text):

@@ -79,10 +79,10 @@ class SSHConnection(ShellConnection):
     """One SSH transport, reused for every command; one exec channel per batch."""
 
     def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None) -> None:
-        super().__init__(settings, settings.shell_type, policy)
-        if self.dialect not in ("cmd", "sh"):
-            raise InputError(f"{settings.name}: SSH batches speak cmd or sh, "
-                             f"not ansible_shell_type={self.dialect}")
+        # Windows OpenSSH with PowerShell as its default shell still starts `cmd /q /d`
+        # for every batch, so such a host speaks the cmd dialect too.
+        dialect = "sh" if settings.shell_type == "sh" else "cmd"
+        super().__init__(settings, dialect, policy)
         if settings.host_key_policy not in HOST_KEY_POLICIES:
             raise InputError(f"{settings.name}: remediate_ssh_host_key_policy must be one of "
                              f"{', '.join(HOST_KEY_POLICIES)}, not {settings.host_key_policy!r}")

@@ -41,10 +41,9 @@ class WinRMConnection(ShellConnection):
                  max_script_bytes: int | None = None) -> None:
         kwargs: dict[str, Any] = {} if max_script_bytes is None else {
             "max_script_bytes": max_script_bytes}
-        super().__init__(settings, settings.shell_type, policy, **kwargs)
-        if self.dialect != "cmd":
-            raise InputError(f"{settings.name}: the WinRM transport speaks the cmd dialect, "
-                             f"not ansible_shell_type={self.dialect}")
+        # The WinRM cmd shell runs cmd.exe whatever ansible_shell_type says (Ansible's
+        # `powershell` included): every batch is a `cmd /q /d` session, so lines are cmd's.
+        super().__init__(settings, "cmd", policy, **kwargs)
         self.endpoint = endpoint_url(settings)
         self._transport = check_transport(settings)
         self._protocol: Any = None

@@ -72,3 +72,16 @@ def test_batches_split_only_when_the_size_limit_forces_it() -> None:
     chunks = list(split_commands("cmd", commands, max_bytes=10_000))
     assert len(chunks) > 1 and sum(len(c) for c in chunks) == 500
     assert [c for chunk in chunks for c in chunk] == commands
+
+
+def test_echoed_marker_commands_are_not_taken_for_markers() -> None:
+    # A command that turns echo back on makes cmd echo the (expanded) marker lines.
+    script = build_script("cmd", ["echo on", "hostname"])
+    t = script.token
+    stdout = (f"{t}:go\r\n{t}:0:0\r\n\r\nC:\\Users\\u>hostname\r\nws1\r\n\r\n"
+              f"C:\\Users\\u>echo {t}:1:0\r\n{t}:1:0\r\n").encode()
+    stderr = f"{t}:go \r\n{t}:0 \r\n{t}:1 \r\n".encode()
+    parsed = parse_output(script, stdout, stderr)
+    assert parsed.complete
+    assert parsed.results[1].stdout.startswith("\nC:\\Users\\u>hostname\nws1\n")
+    assert parsed.results[1].rc == 0

@@ -145,3 +145,9 @@ def test_basic_over_http_is_refused_unless_the_host_opts_in(wsman: FakeWSMan) ->
                                      remediate_allow_insecure_winrm=True))
     assert opted.endpoint == "http://win.example:5985/wsman"
     assert sum(wsman.calls.values()) == 0
+
+
+def test_powershell_hosts_are_driven_through_cmd(wsman: FakeWSMan) -> None:
+    with connect(settings(ansible_shell_type="powershell"), FAST) as conn:
+        assert conn.dialect == "cmd"
+        assert conn.run("hostname").stdout == "ws900\n"
