@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import attrs
@@ -180,6 +181,16 @@ def _replace_ci(value: str, old: str, new: str) -> str:
 
 _BLANK = " \t"
 _CMD_DELIMS = " \t,;="
+_PLAIN = re.compile(r'[^"^&|<>)]+')
+
+
+def _take_handle(text: list[str], default: int) -> int:
+    """A single digit just before `>` (after a blank or at the start) names the handle."""
+    joined = "".join(text)
+    if joined and joined[-1].isdigit() and (len(joined) == 1 or joined[-2] in _BLANK):
+        text[:] = [joined[:-1]]
+        return int(joined[-1])
+    return default
 
 
 class Parser:
@@ -306,33 +317,29 @@ class Parser:
     def simple(self, at: bool) -> Simple:
         text: list[str] = []
         redirects: list[Redirect] = []
-        quoted = False
-        s = self.s
-        while self.i < len(s):
+        s, n = self.s, len(self.s)
+        while self.i < n:
+            plain = _PLAIN.match(s, self.i)
+            if plain:
+                text.append(plain.group())
+                self.i = plain.end()
+                continue
             c = s[self.i]
-            if quoted:
-                text.append(c)
-                quoted = c != '"'
-                self.i += 1
-                continue
             if c == '"':
-                quoted = True
+                end = s.find('"', self.i + 1)
+                end = n - 1 if end < 0 else end
+                text.append(s[self.i:end + 1])
+                self.i = end + 1
             elif c == "^":
-                self.i += 1
-                if self.i < len(s):
-                    text.append(s[self.i])
-                self.i += 1
-                continue
+                text.append(s[self.i + 1:self.i + 2])
+                self.i += 2
             elif c in "&|" or (c == ")" and self.depth > 0):
                 break
             elif c in "<>":
-                handle = 1 if c == ">" else 0
-                if text and text[-1].isdigit() and (len(text) == 1 or text[-2] in _BLANK):
-                    handle = int(text.pop())
-                redirects.append(self.redirect(handle))
-                continue
-            text.append(c)
-            self.i += 1
+                redirects.append(self.redirect(_take_handle(text, 1 if c == ">" else 0)))
+            else:
+                text.append(c)
+                self.i += 1
         return Simple("".join(text), tuple(redirects), at)
 
     def redirect(self, handle: int) -> Redirect:

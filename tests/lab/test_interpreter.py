@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from remediate.lab.argv import argv, split_args
 from remediate.lab.host import CommandDropped, ExecResult, LabHost, install_windows
@@ -357,3 +359,19 @@ def test_nested_for_substitutes_outer_first(host: LabHost) -> None:
     assert out(host, line).splitlines()[-1] == "p%Dq@example.com"
     # A value of the outer loop is still text the inner loop substitutes in.
     assert out(host, "for %D in (a%M) do @for %M in (z) do @echo %D") == "az\r\n"
+
+
+_PIECES = ["echo ", "msbox ", "-get ", "example.com", '"', "'", "^", "&", "&&", "||", "|", "(",
+           ")", "%", "PATH", " ", ">", "<", "2>&1", "nul", "for ", "/f ", "%X ", "in ", "do ",
+           "if ", "errorlevel ", "1 ", "not ", "==", "set ", "=", "exit ", "/b ", "cmd ", "/c ",
+           "type ", "dir ", "netsh advfirewall firewall ", "show rule name=", "@", "else ",
+           ":", "~", ",", ";", "`", "*", '"delims="', "\t", "é"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=14).map("".join))
+def test_any_line_gives_a_windows_answer_never_a_python_error(line: str) -> None:
+    host = make_host()
+    result = host.execute(line, b"echo hi\r\nexit\r\n")
+    assert isinstance(result.rc, int)
+    assert b"Traceback" not in result.stdout + result.stderr
