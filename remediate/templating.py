@@ -194,12 +194,26 @@ class Variables(Mapping[str, Any]):
         if isinstance(value, Secret):
             return _SecretRef(value, name)
         if isinstance(value, str):
-            return _render_string(value, self) if has_template(value) else value
+            if not has_template(value):
+                return value
+            # A var may render to a secret ("{{ ansible_password }}"): keep it opaque.
+            return _opaque(_render_string(value, self), name)
         if isinstance(value, Mapping):
             return {key: self._to_template(item, f"{name}.{key}") for key, item in value.items()}
         if isinstance(value, (list, tuple)):
             return [self._to_template(item, f"{name}[{i}]") for i, item in enumerate(value)]
         return value
+
+
+def _opaque(value: Any, name: str) -> Any:
+    """A rendered value as templates may see it again: every Secret inside it opaque."""
+    if isinstance(value, Secret):
+        return _SecretRef(value, name)
+    if isinstance(value, Mapping):
+        return {key: _opaque(item, f"{name}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_opaque(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    return value
 
 
 def render(value: Any, variables: Variables) -> Any:

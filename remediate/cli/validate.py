@@ -99,6 +99,8 @@ def _describe(
     lines = ["", f"  play #{number} ({pattern}): {play.name}{_tags(play.tags)}"]
     lines.append(f"    hosts ({len(hosts)}):")
     lines.extend(f"      {host.name}" for host in hosts)
+    if not hosts:
+        lines.append("      (no host matches; this play would do nothing)")
     lines.append(f"    tasks ({len(calls)}):")
     lines.extend(f"      {call.name} ({call.type_name}){_tags(call.tags)}" for call in calls)
     return lines

@@ -151,9 +151,9 @@ def _key_values(item: str) -> dict[str, str]:
     try:
         words = shlex.split(item)
     except ValueError as exc:
-        raise InputError(f"-e {show(item)}: {exc}", "-e") from None
+        raise InputError(f"{show(item)}: {exc}", "-e") from None
     if not words:
-        raise InputError("-e needs KEY=VALUE, a YAML mapping or @FILE", "-e")
+        raise InputError("expected KEY=VALUE, a YAML mapping or @FILE, got nothing", "-e")
     values: dict[str, str] = {}
     for word in words:
         key, sep, value = word.partition("=")

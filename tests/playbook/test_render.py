@@ -72,7 +72,9 @@ def test_play_vars_may_use_other_vars(tmp_path: Path, registry: TaskRegistry) ->
 
 def test_single_expression_keeps_its_type(tmp_path: Path, registry: TaskRegistry) -> None:
     play = one_task(
-        tmp_path, registry, '{mailbox: a@b.c, message: "{{ n * 2 }}", options: "{{ opts }}"}',
+        tmp_path,
+        registry,
+        '{mailbox: a@b.c, message: "{{ n * 2 }}", options: "{{ opts }}"}',
         "{n: 21, opts: {x: [1, 2]}}",
     )
     rendered = render_args(play.tasks[0], play, MAIL01)
@@ -92,7 +94,7 @@ def test_undefined_variable_named_at_argument(tmp_path: Path, registry: TaskRegi
 def test_undefined_inside_a_list_points_at_the_item(tmp_path: Path, registry: TaskRegistry) -> None:
     text = (
         "- hosts: all\n  tasks:\n    - mailsite.reply_once:\n        mailbox: a@b.c\n"
-        "        options:\n          - fine\n          - \"{{ nope }}\"\n"
+        '        options:\n          - fine\n          - "{{ nope }}"\n'
     )
     play = load_play(tmp_path, registry, text)
     assert render_error(play.tasks[0], play, MAIL01, registry).startswith(
@@ -142,6 +144,17 @@ def test_secret_in_text_is_refused_without_leaking(
     assert CANARY not in error
 
 
+def test_secret_through_a_play_var_stays_opaque(tmp_path: Path, registry: TaskRegistry) -> None:
+    vars_ = '{pw: "{{ ansible_password }}"}'
+    whole = one_task(tmp_path, registry, '{mailbox: a@b.c, message: "{{ pw }}"}', vars_)
+    host = Host("mail01", {"ansible_password": Secret(CANARY)})
+    assert render_args(whole.tasks[0], whole, host)["message"] == Secret(CANARY)
+    text = one_task(tmp_path, registry, '{mailbox: a@b.c, message: "pw={{ pw }}"}', vars_)
+    error = render_error(text.tasks[0], text, host, registry)
+    assert "secret variable 'pw' cannot be interpolated into text" in error
+    assert CANARY not in error and "********" not in error
+
+
 def test_self_referencing_vars_are_an_error(tmp_path: Path, registry: TaskRegistry) -> None:
     play = one_task(tmp_path, registry, '{mailbox: "{{ a }}"}', '{a: "{{ b }}", b: "{{ a }}"}')
     assert "refers to itself" in render_error(play.tasks[0], play, MAIL01, registry)
@@ -158,7 +171,7 @@ def test_huge_repetition_is_refused(tmp_path: Path, registry: TaskRegistry) -> N
 
 
 def test_ping_argument_rendered_and_checked(tmp_path: Path, registry: TaskRegistry) -> None:
-    text = "- hosts: all\n  tasks:\n    - diagnostic.ping:\n        data: \"{{ word }}\"\n"
+    text = '- hosts: all\n  tasks:\n    - diagnostic.ping:\n        data: "{{ word }}"\n'
     play = load_play(tmp_path, registry, text)
     call = play.tasks[0]
     ok = render_task(call, play, MAIL01, registry, extra_vars={"word": "hello-1"})
