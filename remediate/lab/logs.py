@@ -10,8 +10,8 @@ import attrs
 
 from remediate.lab.state import HostState
 
-LAB_NOW = dt.datetime(2026, 11, 20, 23, 59, 0, tzinfo=dt.timezone.utc)
 LOG_DAYS = 3
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 Emit = Callable[[int, str, list[str]], None]
 
 
@@ -26,6 +26,8 @@ class Incident:
     storm_ip: str = "203.0.113.66"
     storm_failures: int = 0
     spool_messages: int = 0
+    trace_ip: str = ""                   # the first spam session: what a blacklist report shows
+    trace_message_id: str = ""
 
     def to_json(self) -> dict[str, object]:
         return attrs.asdict(self)
@@ -42,19 +44,25 @@ class LogPlan:
 
 
 def install_logs(state: HostState, mailsite_dir: str, users: list[str], incident: Incident,
-                 seed: str) -> None:
-    """Register the log files and spool messages of `state` (contents built on first read)."""
-    for back in range(LOG_DAYS):
-        day = (LAB_NOW - dt.timedelta(days=back)).date()
-        plan = LogPlan(f"{seed}:{day}", tuple(users), incident if back == 0 else Incident(), day)
+                 seed: str, now: dt.datetime) -> None:
+    """Register the logs of the LOG_DAYS days before `now` and the spool of `state`.
+
+    The incident happens on the last day; log contents are built on first read.
+    """
+    for back in range(1, LOG_DAYS + 1):
+        day = (now - dt.timedelta(days=back)).date()
+        plan = LogPlan(f"{seed}:{day}", tuple(users), incident if back == 1 else Incident(), day)
         for service in ("SMTP", "POP3", "IMAP"):
             path = f"{mailsite_dir}\\Logs\\{service}-{day:%Y%m%d}.log"
             state.fs.write(path, _lazy(plan, service))
-    spool = 3 + incident.spool_messages
     rng = random.Random(f"{seed}:spool")
-    for n in range(spool):
+    for n in range(3 + incident.spool_messages):
         name = f"{mailsite_dir}\\Spool\\{rng.getrandbits(32):08X}{n:04d}.msg"
-        state.fs.write(name, b"X-Lab-Spool: queued\r\n\r\n")
+        spam = n >= 3 and incident.hijacked
+        sender = incident.hijacked if spam else "newsletter@lab.example"
+        victim = f"victim{rng.randrange(10**6)}@mailbox{n % 40}.example"
+        to = victim if spam else "list@partner.example"
+        state.fs.write(name, f"From: <{sender}>\r\nTo: <{to}>\r\n\r\n".encode())
 
 
 def _lazy(plan: LogPlan, service: str) -> Callable[[], bytes]:
@@ -108,12 +116,17 @@ def _incident(inc: Incident, rng: random.Random, service: str, emit: Emit) -> No
         for n in range(inc.hijack_ips):
             ip = f"{_public_prefix(n)}.{rng.randrange(1, 255)}"
             lines = ["CONNECT", f"AUTH-OK {inc.hijacked}"]
+            if n == 0 and inc.trace_ip:
+                ip = inc.trace_ip
             if service == "SMTP":
                 per = max(1, inc.spam_messages // max(inc.hijack_ips, 1))
-                for _ in range(per):
+                for k in range(per):
+                    message_id = f"{rng.getrandbits(48):012x}@lab"
+                    if n == 0 and k == 0 and inc.trace_message_id:
+                        message_id = inc.trace_message_id
                     lines += [f"MAIL-FROM <{inc.hijacked}>",
                               f"RCPT-TO <victim{rng.randrange(10**6)}@mailbox{n}.example>",
-                              f"QUEUED <{rng.getrandbits(48):012x}@lab>"]
+                              f"QUEUED <{message_id}>"]
             emit(rng.randrange(40000, 80000), ip, lines + ["DISCONNECT"])
     if inc.storm_target and service in ("SMTP", "POP3"):
         for _ in range(inc.storm_failures // 2):

@@ -11,7 +11,6 @@ from collections import Counter
 import pytest
 
 from remediate.lab.host import LabHost
-from remediate.lab.logs import LAB_NOW
 from remediate.lab.msbox import MSBOX_DIR
 from remediate.lab.scenarios import (
     EGRESS_RULE,
@@ -111,7 +110,8 @@ def test_dormant_role_accounts_include_abuse_and_postmaster(fleet: list[LabHost]
     assert isinstance(dormant, list)
     assert any(a.startswith("abuse@") for a in dormant)
     assert any(a.startswith("postmaster@") for a in dormant)
-    cutoff = LAB_NOW - datetime.timedelta(days=90)
+    now = datetime.datetime.strptime(str(mail.state.truth["now"]), "%Y-%m-%dT%H:%M:%SZ")
+    cutoff = now - datetime.timedelta(days=90)
     for address in dormant:
         assert address.split("@")[0] in ROLE_NAMES
         last = get(mail, address).get("LastLogin")
@@ -143,7 +143,8 @@ def test_logs_show_the_hijack(fleet: list[LabHost]) -> None:
     mail = fleet[0]
     incident = mail.state.truth["incident"]
     assert isinstance(incident, dict) and incident["hijacked"]
-    day = f"{LAB_NOW:%Y%m%d}"
+    now = datetime.datetime.strptime(str(mail.state.truth["now"]), "%Y-%m-%dT%H:%M:%SZ")
+    day = f"{now - datetime.timedelta(days=1):%Y%m%d}"
     logs = session(mail, f'dir /b "{MSBOX_DIR}\\Logs"')
     for service in ("SMTP", "POP3", "IMAP"):
         assert f"{service}-{day}.log" in logs
@@ -190,3 +191,46 @@ def test_build_is_fast_and_large_hosts_are_cheap() -> None:
     assert count == 2000
     weak = big.state.truth["weak_passwords"]
     assert isinstance(weak, dict) and len(weak) > 30
+
+
+def test_trace_message_id_leads_to_the_hijacked_account(fleet: list[LabHost]) -> None:
+    mail = fleet[0]
+    incident = mail.state.truth["incident"]
+    assert isinstance(incident, dict)
+    message_id, ip = incident["trace_message_id"], incident["trace_ip"]
+    found = mail.console(
+        f"for /f \"delims=\" %F in ('dir /b \"{MSBOX_DIR}\\Logs\\SMTP-*.log\"') do "
+        f"@type \"{MSBOX_DIR}\\Logs\\%F\""
+    ).stdout.decode()
+    queued = [r for r in found.split("\r\n") if r.endswith(f"QUEUED <{message_id}>")]
+    assert len(queued) == 1
+    session_id = queued[0].split()[3]
+    same_session = [r for r in found.split("\r\n") if r.split()[3:4] == [session_id]]
+    assert f"{ip} AUTH-OK {incident['hijacked']}" in "\r\n".join(same_session)
+    spool = mail.state.fs.listdir(f"{MSBOX_DIR}\\Spool")
+    assert sum(f"From: <{incident['hijacked']}>".encode() in
+               (mail.state.fs.read(f"{MSBOX_DIR}\\Spool\\{n}") or b"") for n in spool) > 400
+
+
+def test_fixed_now_pins_every_date() -> None:
+    now = datetime.datetime(2026, 1, 15, tzinfo=datetime.timezone.utc)
+    one = dump(build_fleet(2, 1, 25, seed=9, now=now))
+    assert one == dump(build_fleet(2, 1, 25, seed=9, now=now))
+    assert '"now": "2026-01-15T00:00:00Z"' in one
+    assert "SMTP-20260114.log" in one and "SMTP-20260112.log" in one
+
+
+def test_larger_fleets_mix_problems_across_hosts() -> None:
+    fleet = build_fleet(12, 6, 40, seed=11)
+    mail = [h for h in fleet if h.kind == "mailsite"]
+    truths = [h.state.truth for h in mail]
+    assert any(t["already_login_disabled"] for t in truths)
+    assert any(not t["templates_without_reply_once"] for t in truths)
+    assert any(t["templates_without_reply_once"] for t in truths)
+    incidents = [t["incident"] for t in truths]
+    assert any(i["hijacked"] for i in incidents) and any(not i["hijacked"] for i in incidents)  # type: ignore[index]
+    for host in mail:
+        rules = host.console("netsh advfirewall firewall show rule name=all").stdout.decode()
+        assert "MailSite SMTP (TCP-In)" in rules
+        for address in host.state.truth["already_login_disabled"]:  # type: ignore[attr-defined]
+            assert get(host, address)["LoginDisabled"] == "1"
