@@ -13,6 +13,7 @@ import time
 
 from remediate.errors import InputError
 from remediate.model import ConnectionSettings
+from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy
 from remediate.transport.session import Exchanged, ShellConnection, TimedOut
 
@@ -20,8 +21,9 @@ from remediate.transport.session import Exchanged, ShellConnection, TimedOut
 class LocalConnection(ShellConnection):
     """Runs batches in a local `sh -s` child, one child per round trip."""
 
-    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None) -> None:
-        super().__init__(settings, settings.shell_type, policy)
+    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
+                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
+        super().__init__(settings, settings.shell_type, policy, max_script_bytes)
         if self.dialect != "sh":
             raise InputError(f"{settings.name}: the local connection speaks sh, "
                              f"not ansible_shell_type={self.dialect}")

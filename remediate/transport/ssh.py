@@ -18,6 +18,7 @@ import paramiko
 
 from remediate.errors import HostKeyRejected, InputError
 from remediate.model import ConnectionSettings
+from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy, classify
 from remediate.transport.session import Exchanged, Interrupted, ShellConnection, TimedOut
 
@@ -78,11 +79,12 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
 class SSHConnection(ShellConnection):
     """One SSH transport, reused for every command; one exec channel per batch."""
 
-    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
+                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
         # Windows OpenSSH with PowerShell as its default shell still starts `cmd /q /d`
         # for every batch, so such a host speaks the cmd dialect too.
         dialect = "sh" if settings.shell_type == "sh" else "cmd"
-        super().__init__(settings, dialect, policy)
+        super().__init__(settings, dialect, policy, max_script_bytes)
         if settings.host_key_policy not in HOST_KEY_POLICIES:
             raise InputError(f"{settings.name}: remediate_ssh_host_key_policy must be one of "
                              f"{', '.join(HOST_KEY_POLICIES)}, not {settings.host_key_policy!r}")

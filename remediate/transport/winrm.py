@@ -18,6 +18,7 @@ from winrm.transport import HAVE_CREDSSP, HAVE_KERBEROS, HAVE_NTLM
 
 from remediate.errors import ConnectionFailed, InputError
 from remediate.model import ConnectionSettings
+from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy, classify
 from remediate.transport.session import Exchanged, Interrupted, ShellConnection, TimedOut
 
@@ -38,12 +39,10 @@ class WinRMConnection(ShellConnection):
     """One WinRM shell, reused for every command of the run."""
 
     def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
-                 max_script_bytes: int | None = None) -> None:
-        kwargs: dict[str, Any] = {} if max_script_bytes is None else {
-            "max_script_bytes": max_script_bytes}
+                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
         # The WinRM cmd shell runs cmd.exe whatever ansible_shell_type says (Ansible's
         # `powershell` included): every batch is a `cmd /q /d` session, so lines are cmd's.
-        super().__init__(settings, "cmd", policy, **kwargs)
+        super().__init__(settings, "cmd", policy, max_script_bytes)
         self.endpoint = endpoint_url(settings)
         self._transport = check_transport(settings)
         self._protocol: Any = None
