@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import keyword
 import re
@@ -35,6 +36,37 @@ PLAY_KEYS = (
     "tasks",
 )
 TASK_KEYS = ("name", "tags")
+# Ansible keywords people will bring along; named as such instead of "did you mean".
+ANSIBLE_ONLY_KEYS = frozenset(
+    {
+        "become",
+        "become_user",
+        "check_mode",
+        "collections",
+        "connection",
+        "environment",
+        "gather_facts",
+        "handlers",
+        "ignore_errors",
+        "ignore_unreachable",
+        "import_playbook",
+        "loop",
+        "no_log",
+        "notify",
+        "order",
+        "post_tasks",
+        "pre_tasks",
+        "register",
+        "remote_user",
+        "roles",
+        "run_once",
+        "strategy",
+        "vars_files",
+        "when",
+        "with_items",
+    }
+)
+KEY_SUGGESTION_CUTOFF = 0.7
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -183,10 +215,14 @@ class _Reader:
 
     def _unknown_key(self, task: MarkedMap, key: str, typed: bool) -> InputError:
         where = task.key_locations[key]
+        if key in ANSIBLE_ONLY_KEYS:
+            return where.error(_ansible_only(key, "task"))
         suggestion = closest_word(key, [*self.registry.names(), *TASK_KEYS])
         if typed and suggestion not in TASK_KEYS:
-            return where.error(f"unknown task type {show(key)}{_did_you_mean(suggestion)}")
-        return where.error(f"unknown task key {show(key)}{_did_you_mean(suggestion)}")
+            hint = _did_you_mean(suggestion) or _one_of("task types", self.registry.names())
+            return where.error(f"unknown task type {show(key)}{hint}")
+        hint = _did_you_mean(suggestion) or _one_of("task keys", TASK_KEYS)
+        return where.error(f"unknown task key {show(key)}{hint}")
 
     def _arguments(
         self, task: MarkedMap, type_name: str
@@ -214,9 +250,7 @@ class _Reader:
         return {key: plain(item) for key, item in value.items()}, locations
 
 
-def _collect_locations(
-    path: str, value: Any, where: Location, into: dict[str, Location]
-) -> None:
+def _collect_locations(path: str, value: Any, where: Location, into: dict[str, Location]) -> None:
     """Record where each argument and each item inside it starts: `key`, `key.sub`, `key[0]`."""
     into[path] = where
     if isinstance(value, MarkedMap):
@@ -229,6 +263,10 @@ def _collect_locations(
 
 def _did_you_mean(suggestion: str | None) -> str:
     return f"; did you mean {show(suggestion)}?" if suggestion else ""
+
+
+def _one_of(what: str, names: Sequence[str]) -> str:
+    return f"; {what} are: {', '.join(names)}" if names else ""
 
 
 def _kind(value: Any) -> str:
@@ -258,7 +296,23 @@ def _check_keys(mapping: MarkedMap, allowed: Sequence[str], what: str) -> None:
         where = mapping.key_locations[key]
         if not isinstance(key, str):
             raise where.error(f"a {what} is a name, got {show(key)}")
-        raise where.error(f"unknown {what} {show(key)}{_did_you_mean(closest_word(key, allowed))}")
+        if key in ANSIBLE_ONLY_KEYS:
+            raise where.error(_ansible_only(key, "play"))
+        hint = _did_you_mean(_closest_key(key, allowed)) or _one_of(f"{what}s", allowed)
+        raise where.error(f"unknown {what} {show(key)}{hint}")
+
+
+def _closest_key(key: str, allowed: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(key, allowed, n=1, cutoff=KEY_SUGGESTION_CUTOFF)
+    return matches[0] if matches else None
+
+
+def _ansible_only(key: str, where: str) -> str:
+    keys = PLAY_KEYS if where == "play" else TASK_KEYS
+    return (
+        f"{show(key)} is an Ansible {where} keyword that remediate does not support; "
+        f"{where} keys are: {', '.join(keys)}"
+    )
 
 
 def _name(mapping: MarkedMap, default: str) -> str:

@@ -155,4 +155,4 @@ def test_messages_stay_on_one_line(tmp_path: Path, registry: TaskRegistry) -> No
     path = write(tmp_path, '- hosts: all\n  "bad\\nkey": 1\n')
     error = load_error(path, registry)
     assert "\n" not in error
-    assert error == f"{path}:2:3: unknown play key 'bad\\nkey'"
+    assert error.startswith(f"{path}:2:3: unknown play key 'bad\\nkey'; play keys are: name, ")
