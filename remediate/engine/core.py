@@ -217,7 +217,7 @@ def _run_plays(run: _Run, plays: Sequence[PlayTargets],
             return result
 
         outcome = run_fleet(
-            list(by_name), worker, play.policy, is_failure=lambda r: r.failed,
+            list(by_name), worker, play.policy, is_failure=counts_as_failure,
             on_deadline=lambda n: HostResult(n, "failed", message="host deadline exceeded"),
             on_skipped=lambda n: HostResult(n, "skipped", message="not started: run aborted"),
         )
@@ -225,6 +225,12 @@ def _run_plays(run: _Run, plays: Sequence[PlayTargets],
         if outcome.aborted:
             return results, True, outcome.abort_reason
     return results, False, None
+
+
+def counts_as_failure(result: HostResult) -> bool:
+    """Failed and unreachable hosts count toward max_fail_percentage; a stale host was only
+    left alone (nothing applied), so it does not stop the other batches."""
+    return result.status in ("failed", "unreachable")
 
 
 def _locked(run: _Run, target: Target, body: Callable[[], HostResult]) -> HostResult:

@@ -174,6 +174,8 @@ def rollback_run(run_id: str, options: Options, meta: Mapping[str, Any], check: 
     irreversible = [e.change for entries in todo.values() for e in entries
                     if not e.change.reversible]
     targets = {h: _target(inventory, h, entries, options) for h, entries in todo.items()}
+    if not todo:
+        return None, [], irreversible
     run = None if check else _start_run("rollback", {**meta, "rollback_of": run_id,
                                                     "inventory": info.meta.get("inventory")},
                                         options)

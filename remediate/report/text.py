@@ -57,8 +57,8 @@ def _print_host_plan(hp: HostPlan, out: Console, diff: bool) -> None:
     if not hp.changes and not hp.findings:
         out.print(Text(f"{hp.host}: nothing to change", style="green"))
         return
-    out.print(Text(f"{hp.host}: {len(hp.changes)} to change, {len(hp.findings)} "
-                   f"finding(s)", style="bold"))
+    head = f"{len(hp.changes)} to change" if hp.changes else "nothing to change"
+    out.print(Text(f"{hp.host}: {head}, {len(hp.findings)} finding(s)", style="bold"))
     for change in hp.changes:
         out.print(change_line(change, hp.host))
         if diff:

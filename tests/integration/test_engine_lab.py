@@ -1,0 +1,143 @@
+"""The engine end to end against lab fleets: plan, apply, converge, drift, crash, rollback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from remediate.lab.fleet import Fleet
+from tests.integration.conftest import PLAYBOOK, Cli, states
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    with Fleet.start(tmp_path / "lab", hosts=3, workstations=1, mailboxes=15, seed=3) as lab:
+        yield lab
+
+
+def test_plan_apply_replan_rollback_restores_every_host(fleet: Fleet, cli: Cli,
+                                                        tmp_path: Path) -> None:
+    inventory = str(fleet.inventory_path)
+    before = states(fleet)
+    plan_file = str(tmp_path / "plan.json")
+
+    planned = cli("plan", PLAYBOOK, "-i", inventory, "-o", plan_file, "--detailed-exitcode")
+    assert planned.returncode == 8, planned.stderr
+    assert "MailboxTemplate@" in planned.stdout and "(not set) -> 1" in planned.stdout
+    assert states(fleet) == before  # planning never writes
+
+    applied = cli("apply", plan_file)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "changed" in applied.stdout
+    assert states(fleet) != before
+
+    again = cli("plan", PLAYBOOK, "-i", inventory, "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout
+    assert "Plan: nothing to do." in again.stdout
+
+    run_id = cli.latest_run()
+    shown = cli("runs", "show", run_id)
+    assert shown.returncode == 0 and "[applied]" in shown.stdout
+
+    undone = cli("rollback", run_id)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "reverted" in undone.stdout
+    assert states(fleet) == before
+
+    twice = cli("rollback", run_id)
+    assert twice.returncode == 0
+    assert "Nothing to roll back" in twice.stdout
+    assert states(fleet) == before
+
+
+def test_a_host_changed_out_of_band_is_stale_and_untouched(fleet: Fleet, cli: Cli,
+                                                           tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", str(plan_file)
+               ).returncode == 0
+    doc = json.loads(plan_file.read_text())
+    changed_hosts = sorted({c["host"] for c in doc["resource_changes"]})
+    assert len(changed_hosts) >= 2, "the seeded fleet should need changes on several hosts"
+    drifted = changed_hosts[0]
+    mailbox = doc["resource_changes"][0]["data"]["mailbox"]
+    console = fleet.hosts[drifted].console(f"msbox -set \"{mailbox}\" ReplyOnce 0")
+    assert console.rc == 0, console
+    drifted_state = states(fleet)[drifted]
+
+    applied = cli("apply", str(plan_file))
+
+    assert applied.returncode == 6, applied.stdout + applied.stderr
+    assert f"{drifted}" in applied.stdout and "stale" in applied.stdout
+    assert "was (not set) when planned, now 0" in applied.stdout
+    assert states(fleet)[drifted] == drifted_state  # nothing applied there
+    for other in changed_hosts[1:]:
+        again = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-l", other)
+        assert "Plan: nothing to do." in again.stdout, again.stdout
+
+
+@pytest.mark.slow
+def test_sigkill_during_apply_then_rollback_restores_everything(tmp_path: Path, cli: Cli) -> None:
+    with Fleet.start(tmp_path / "lab", hosts=2, workstations=0, mailboxes=40, seed=5,
+                     latency_ms=60) as fleet:
+        before = states(fleet)
+        plan_file = str(tmp_path / "plan.json")
+        assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", plan_file,
+                   "-e", "fix_reply_once_overrides=true").returncode == 0
+        assert len(json.loads(Path(plan_file).read_text())["resource_changes"]) >= 4
+
+        proc = cli.popen("apply", plan_file, "-f", "1")
+        journal = _wait_for_in_flight_change(cli, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+
+        run_id = journal.parent.name
+        shown = cli("runs", "show", run_id)
+        assert shown.returncode == 0, shown.stderr
+        assert "IN FLIGHT" in shown.stdout
+
+        undone = cli("rollback", run_id)
+        assert undone.returncode == 0, undone.stdout + undone.stderr
+        assert states(fleet) == before
+
+
+def _wait_for_in_flight_change(cli: Cli, proc: object) -> Path:
+    """Poll the journal until a change has its intent but not yet its outcome (after one done)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for journal in cli.runs.glob("*/journal.jsonl") if cli.runs.exists() else []:
+            lines = [json.loads(x) for x in journal.read_text().splitlines() if x.endswith("}")]
+            outcomes = sum(1 for r in lines if r["phase"] == "outcome")
+            if lines and lines[-1]["phase"] == "intent" and outcomes >= 1:
+                return journal
+        time.sleep(0.005)
+    raise AssertionError("apply never had a change in flight")
+
+
+def test_bad_plan_files_exit_5_with_a_location(cli: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "remediate-plan",\n  "format_version": 1,,\n}')
+    done = cli("apply", str(broken))
+    assert done.returncode == 5
+    assert done.stderr.startswith(f"{broken}:2:")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+    alien = tmp_path / "alien.json"
+    alien.write_text(json.dumps({"format": "remediate-plan", "format_version": 99}))
+    done = cli("apply", str(alien))
+    assert done.returncode == 5 and "version 99 is not supported" in done.stderr
+
+    missing = cli("apply", str(tmp_path / "nope.json"))
+    assert missing.returncode == 5 and "cannot read plan" in missing.stderr
+
+
+def test_rollback_of_an_unknown_run_is_exit_5(cli: Cli) -> None:
+    done = cli("rollback", "20990101T000000Z-000000")
+    assert done.returncode == 5
+    assert "no run '20990101T000000Z-000000'" in done.stderr
