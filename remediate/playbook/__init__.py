@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from remediate.playbook.loader import PLAY_KEYS, TASK_KEYS, Play, Playbook, TaskCall
+from remediate.playbook.fields import PLAY_KEYS, TASK_KEYS
+from remediate.playbook.loader import Play, Playbook, TaskCall
 from remediate.playbook.render import (
     groups_from_inventory_json,
     host_variables,
