@@ -158,9 +158,16 @@ class SSHConnection(ShellConnection):
             if transport is None or not transport.is_active():
                 raise paramiko.SSHException("the SSH connection is closed")
             channel = transport.open_session(timeout=self.settings.connect_timeout)
+        except Exception as exc:  # no channel, so no command
+            raise Interrupted(classify(self.host, exc), b"", b"", started=False) from None
+        try:
             channel.exec_command(command_line)
         except Exception as exc:
-            raise Interrupted(classify(self.host, exc), b"", b"", started=False) from None
+            # The server refused the exec request if it closed the channel while the
+            # connection lives on: nothing ran. Any other failure may have come after it.
+            refused = transport.is_active()
+            channel.close()
+            raise Interrupted(classify(self.host, exc), b"", b"", started=not refused) from None
         try:
             return _pump(channel, stdin, deadline, self.host)
         finally:

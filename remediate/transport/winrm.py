@@ -9,6 +9,7 @@ the default; Basic credentials over plain HTTP are refused unless the host opts 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any, NoReturn
 
@@ -21,6 +22,8 @@ from remediate.model import ConnectionSettings
 from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy, classify
 from remediate.transport.session import Exchanged, Interrupted, ShellConnection, TimedOut
+
+log = logging.getLogger("remediate.transport")
 
 TRANSPORTS = ("ntlm", "basic", "plaintext", "ssl", "certificate", "kerberos", "credssp")
 _BASIC_FAMILY = ("basic", "plaintext", "ssl")
@@ -45,6 +48,9 @@ class WinRMConnection(ShellConnection):
         super().__init__(settings, "cmd", policy, max_script_bytes)
         self.endpoint = endpoint_url(settings)
         self._transport = check_transport(settings)
+        if self.endpoint.startswith("https") and not settings.winrm_cert_validation:
+            log.warning("%s: WinRM server certificate validation is off "
+                        "(ansible_winrm_server_cert_validation=ignore)", settings.name)
         self._protocol: Any = None
         self._shell_id: str | None = None
 
@@ -182,6 +188,10 @@ def check_transport(settings: ConnectionSettings) -> str:
             "cross the network readable; use ansible_winrm_scheme=https, or set "
             "remediate_allow_insecure_winrm: true for this host to accept the risk",
         )
+    if transport == "certificate" and not (getattr(settings, "winrm_cert_pem", None)
+                                           and getattr(settings, "winrm_cert_key_pem", None)):
+        raise InputError(f"{settings.name}: ansible_winrm_transport=certificate needs "
+                         "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem")
     missing = {"kerberos": HAVE_KERBEROS, "ntlm": HAVE_NTLM, "credssp": HAVE_CREDSSP}
     if not missing.get(transport, True):
         raise InputError(f"{settings.name}: ansible_winrm_transport={transport} needs an extra "

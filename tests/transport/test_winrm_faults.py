@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 import responses
+from winrm.transport import HAVE_KERBEROS
 
-from remediate.errors import AuthFailed, CommandTimeout, TLSFailed, Unreachable
+from remediate.errors import AuthFailed, CommandTimeout, InputError, TLSFailed, Unreachable
 from remediate.model import ConnectionSettings
 from remediate.transport import (
     InsecureTransportRefused,
@@ -151,3 +152,22 @@ def test_powershell_hosts_are_driven_through_cmd(wsman: FakeWSMan) -> None:
     with connect(settings(ansible_shell_type="powershell"), FAST) as conn:
         assert conn.dialect == "cmd"
         assert conn.run("hostname").stdout == "ws900\n"
+
+
+@pytest.mark.parametrize(("transport", "message"), [
+    pytest.param("kerberos", r"pip install 'pywinrm\[kerberos\]'",
+                 marks=pytest.mark.skipif(HAVE_KERBEROS, reason="the kerberos extra is here")),
+    ("certificate", "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem"),
+    ("digest", "unknown ansible_winrm_transport"),
+])
+def test_unusable_transports_are_input_errors(transport: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        WinRMConnection(settings(ansible_winrm_transport=transport))
+
+
+def test_disabled_certificate_validation_is_warned_about(
+    wsman: FakeWSMan, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        WinRMConnection(settings(ansible_winrm_server_cert_validation="ignore"))
+    assert "certificate validation is off" in caplog.text
