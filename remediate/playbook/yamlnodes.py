@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -100,7 +101,7 @@ def load_yaml(text: str, path: str) -> Any:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc, path) from None
+        raise _with_quote_hint(_yaml_error(exc, path), text) from None
     except yaml.reader.ReaderError as exc:
         where = location_in_text(path, text, exc.position)
         raise where.error(f"invalid YAML: {_reader_problem(exc)}") from None
@@ -110,7 +111,25 @@ def load_yaml(text: str, path: str) -> Any:
         raise InputError("invalid YAML: nested too deeply", path, 1, 1) from None
     if node is None:
         return None
-    return _Builder(path).build(node, 0)
+    try:
+        return _Builder(path).build(node, 0)
+    except InputError as exc:
+        raise _with_quote_hint(exc, text) from None
+
+
+_UNQUOTED_TEMPLATE = re.compile(r"(^|[:\-\[,]\s*)\{\{")
+
+
+def _with_quote_hint(error: InputError, text: str) -> InputError:
+    """Ansible users' classic: `key: {{ var }}` is a YAML mapping, not a template."""
+    if error.line is None:
+        return error
+    lines = text.splitlines()
+    line = lines[error.line - 1] if error.line <= len(lines) else ""
+    if not _UNQUOTED_TEMPLATE.search(line):
+        return error
+    hint = ' (a value that starts with {{ must be quoted: "{{ var }}")'
+    return InputError(error.message + hint, error.path, error.line, error.col)
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, path: str) -> InputError:
