@@ -64,6 +64,10 @@ def check_command(dialect: str, command: str) -> None:
     check_line_safe(command)
     if dialect == "cmd":
         check_cmd_length(command)
+        carets = len(command) - len(command.rstrip("^"))
+        if carets % 2:
+            raise UnsafeArgument("command ends with a caret, which would join it to the next "
+                                 "line of the batch")
 
 
 def new_token() -> str:

@@ -103,7 +103,8 @@ class WinRMConnection(ShellConnection):
         protocol, shell_id = self._protocol, self._shell_id
         self._set_timeouts(deadline)
         try:
-            command_id = protocol.run_command(shell_id, command_line)
+            # stdin is a pipe, not a console (as Ansible's winrm plugin does when it pipes).
+            command_id = protocol.run_command(shell_id, command_line, console_mode_stdin=False)
         except Exception as exc:
             # The shell waits for stdin we have not sent: nothing ran.
             raise Interrupted(classify(self.host, exc), b"", b"", started=False) from None

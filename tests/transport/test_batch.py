@@ -64,6 +64,9 @@ def test_a_command_that_cannot_be_one_line_is_refused() -> None:
         build_script("cmd", ["echo a\necho b"])
     with pytest.raises(UnsafeArgument, match="8191"):
         build_script("cmd", ["echo " + "a" * 8191])
+    with pytest.raises(UnsafeArgument, match="ends with a caret"):
+        build_script("cmd", ["echo a^"])
+    build_script("cmd", ["echo a^^"])  # an escaped caret is fine
 
 
 def test_batches_split_only_when_the_size_limit_forces_it() -> None:

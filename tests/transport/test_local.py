@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from remediate.errors import CommandTimeout, UnsafeArgument
+from remediate.errors import CommandTimeout, UnknownOutcome, UnsafeArgument
 from remediate.model import ConnectionSettings
-from remediate.transport import UnknownBatchOutcome, connect
+from remediate.transport import Connection, UnknownBatchOutcome, connect
 from remediate.transport.quoting import quote_argv
 
 
@@ -28,6 +28,7 @@ def test_run_batch_gives_each_command_its_stdout_stderr_and_rc() -> None:
         )
         assert conn.round_trips == 1
         assert conn.dialect == "sh"
+        assert isinstance(conn, Connection)
     assert (results[0].rc, results[0].stdout, results[0].stderr) == (0, "out\n", "err\n")
     assert results[1].rc == 3
     assert results[2].stdout == "x & whoami|$(id)|it's|"
@@ -61,6 +62,7 @@ def test_hanging_write_is_an_unknown_outcome_naming_what_finished() -> None:
     conn = connect(local(remediate_command_timeout=1))
     with conn, pytest.raises(UnknownBatchOutcome) as caught:
         conn.run_batch(["echo done", "sleep 30", "echo never"])
+    assert isinstance(caught.value, UnknownOutcome)
     assert [r.stdout for r in caught.value.completed] == ["done\n"]
     assert caught.value.in_doubt == 2
     assert "2 of 3 commands in doubt" in str(caught.value)
