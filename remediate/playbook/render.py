@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,11 +28,16 @@ def host_variables(
     merged["inventory_hostname"] = host.name
     merged["inventory_hostname_short"] = host.name.split(".", 1)[0]
     merged["group_names"] = sorted(group for group in host.groups if group != "all")
-    merged["playbook_dir"] = str(Path(play.location.path).resolve().parent)
+    merged["playbook_dir"] = _directory_of(play.location.path)
     merged["ansible_play_name"] = play.name
     if groups is not None:
         merged["groups"] = {name: list(members) for name, members in groups.items()}
     return merged
+
+
+@functools.lru_cache(maxsize=64)
+def _directory_of(path: str) -> str:
+    return str(Path(path).resolve().parent)
 
 
 def render_args(
@@ -103,11 +109,11 @@ def _location(call: TaskCall, path: str) -> Location:
 
 def groups_from_inventory_json(listing: Mapping[str, Any]) -> dict[str, list[str]]:
     """The `groups` magic variable from `ansible-inventory --list` JSON: descendants' hosts too."""
-    groups: dict[str, list[str]] = {}
-    for name in listing:
-        if name != "_meta":
-            groups[name] = _group_hosts(listing, name)
-    return groups
+    names = [name for name in listing if name != "_meta"]
+    for name in list(names):
+        # An empty group (often 'ungrouped') appears only as someone's child.
+        names.extend(c for c in (listing.get(name) or {}).get("children", []) if c not in names)
+    return {name: _group_hosts(listing, name) for name in names}
 
 
 def _group_hosts(listing: Mapping[str, Any], name: str) -> list[str]:
