@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from remediate.errors import InputError
-from remediate.inventory.data import InventoryGraph
+from remediate.inventory.data import GraphError, InventoryGraph
 from remediate.inventory.patterns import PatternMatcher, read_limit, split_host_pattern
 from remediate.inventory.render import graph_text, list_json, render_value
 from remediate.inventory.sources import FileReader, load_source
@@ -38,9 +38,15 @@ class _Loaded:
         self.graph = InventoryGraph()
         for source in sources:
             load_source(source, self.graph, self.reader)
-        self.graph.reconcile()
+        try:
+            self.graph.reconcile()
+        except GraphError as exc:
+            path, line, col = exc.origin or (sources[-1], 1, 1)
+            raise InputError(str(exc), path, line, col) from None
         self.vars_files = VarsFiles(sources, self.reader)
-        self.order = list(self.graph.iter_hosts_in_order())
+        walked = list(self.graph.iter_hosts_in_order())
+        # Hosts no group reaches (only in odd name clashes) still exist, as in Ansible.
+        self.order = walked + [n for n in self.graph.hosts if n not in set(walked)]
         self.raw_vars = {name: self._merged_vars(name) for name in self.order}
         self.all_vars = self._all_group_vars()
         self.matcher = PatternMatcher(self.graph)
@@ -139,9 +145,9 @@ class Inventory:
 
     def list_json(self, show_secrets: bool = False) -> dict[str, Any]:
         """What `ansible-inventory --list` prints (secret values masked unless asked)."""
-        return list_json(
-            self._loaded.graph, self._loaded.raw_vars, list(self.hosts), show_secrets
-        )
+        # ansible-inventory lists what pattern "all" selects (only host "all" if one has that name).
+        available = [n for n in self._select_names("all", None) if n in self.hosts]
+        return list_json(self._loaded.graph, self._loaded.raw_vars, available, show_secrets)
 
     def graph(self, pattern: str = "all") -> str:
         """What `ansible-inventory --graph [group]` prints."""

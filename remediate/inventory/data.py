@@ -8,8 +8,15 @@ from typing import Any
 LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
+Origin = tuple[str, int, int]
+
+
 class GraphError(ValueError):
     """A group or host operation Ansible refuses (loops, unknown names, empty names)."""
+
+    def __init__(self, message: str, origin: Origin | None = None) -> None:
+        super().__init__(message)
+        self.origin = origin
 
 
 class GroupNode:
@@ -62,10 +69,12 @@ class GroupNode:
 class HostNode:
     """One host: its own vars and the groups it was put in directly."""
 
-    def __init__(self, name: str, port: int | None) -> None:
+    def __init__(self, name: str, port: int | None, origin: Origin | None) -> None:
         self.name = name
+        self.origin = origin  # where the host was first named (for late errors)
         self.vars: dict[str, Any] = {}
         self.groups: list[str] = []
+        self.excluded: set[str] = set()
         if port:
             self.vars["ansible_port"] = int(port)
 
@@ -76,6 +85,7 @@ class InventoryGraph:
     def __init__(self) -> None:
         self.groups: dict[str, GroupNode] = {}
         self.hosts: dict[str, HostNode] = {}
+        self.location: Origin | None = None  # set by the loaders as they read
         self.add_group("all")
         self.add_group("ungrouped")
         self.add_child("all", "ungrouped")
@@ -97,7 +107,7 @@ class InventoryGraph:
             raise GraphError(f"could not find group {group} in inventory")
         host = self.hosts.get(name)
         if host is None:
-            host = self.hosts[name] = HostNode(name, port)
+            host = self.hosts[name] = HostNode(name, port, self.location)
         if group is not None and name not in self.groups[group].hosts:
             self.groups[group].hosts.append(name)
             host.groups.append(group)
@@ -119,14 +129,15 @@ class InventoryGraph:
             return
         try:
             group.priority = int(value)
-        except TypeError:
-            pass  # Ansible ignores a priority it cannot read as a number (None, lists)
-        except (ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise GraphError(f"ansible_group_priority must be an integer, got {value!r}") from exc
 
     def add_child(self, group: str, child: str) -> None:
         if group not in self.groups:
             raise GraphError(f"{group} is not a known group")
+        if child == "all":
+            # Ansible fails later (every group ends up under all): a dependency loop.
+            raise GraphError(f"group 'all' cannot be a child of {group!r} (dependency loop)")
         if child in self.groups:
             self._add_child_group(self.groups[group], self.groups[child])
         elif child in self.hosts:
@@ -163,21 +174,36 @@ class InventoryGraph:
                 self.add_child("all", group.name)
         ungrouped = self.groups["ungrouped"]
         for host in self.hosts.values():
-            others = [g for g in host.groups if g not in ("all", "ungrouped")]
+            others = self.host_group_names(host.name) - {"all", "ungrouped"}
             if "ungrouped" in host.groups:
                 if others:
                     ungrouped.hosts.remove(host.name)
                     host.groups.remove("ungrouped")
+                    self._forget_ungrouped(host)
             elif not others:
-                self.add_host(host.name, "ungrouped")
+                # Ansible adds by name, so a host named like a group adds that group instead.
+                try:
+                    self.add_child("ungrouped", host.name)
+                except GraphError as exc:
+                    raise GraphError(f"host {host.name!r}: {exc}", host.origin) from None
+
+    def _forget_ungrouped(self, host: HostNode) -> None:
+        # Ansible drops ungrouped (and its exclusive ancestors) from the host's group list,
+        # even when ungrouped is also the parent of one of the host's groups.
+        host.excluded.add("ungrouped")
+        remaining = self.host_group_names(host.name)
+        for ancestor in self.groups["ungrouped"].ancestors() - {"all"}:
+            if not any(ancestor in self.groups[g].ancestors() for g in remaining):
+                host.excluded.add(ancestor)
 
     def host_group_names(self, host: str) -> set[str]:
         """Every group a host belongs to, directly or through a child group (including all)."""
+        node = self.hosts[host]
         names: set[str] = set()
-        for direct in self.hosts[host].groups:
+        for direct in node.groups:
             names.add(direct)
             names |= self.groups[direct].ancestors()
-        return names
+        return names - node.excluded
 
     def sorted_groups(self, names: set[str]) -> list[GroupNode]:
         """Groups in Ansible's variable order: shallow first, then priority, then name."""

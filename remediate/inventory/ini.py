@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from remediate.errors import InputError
 from remediate.inventory.data import GraphError, InventoryGraph
 from remediate.inventory.ranges import RangeError, expand_hostpattern
+from remediate.inventory.yaml_format import Unsafe
 
 _COMMENT_MARKERS = ("#", ";")
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:\#.*)?$")
@@ -47,7 +48,7 @@ def decode_lines(data: bytes, path: str) -> list[str]:
 def parse_ini(data: bytes, path: str, graph: InventoryGraph) -> None:
     """Add the hosts, groups and variables of one INI inventory to `graph`."""
     lines = decode_lines(data, path)
-    parser = _IniParser(graph)
+    parser = _IniParser(graph, path)
     try:
         parser.parse(lines)
     except IniError as exc:
@@ -57,8 +58,9 @@ def parse_ini(data: bytes, path: str, graph: InventoryGraph) -> None:
 class _IniParser:
     """A single pass over the lines, as Ansible's ini plugin makes it."""
 
-    def __init__(self, graph: InventoryGraph) -> None:
+    def __init__(self, graph: InventoryGraph, path: str) -> None:
         self.graph = graph
+        self.path = path
         self.pending: dict[str, dict[str, Any]] = {}
         self.group = "ungrouped"
         self.state = "hosts"
@@ -69,6 +71,7 @@ class _IniParser:
             line = raw.strip()
             if not line or line[0] in _COMMENT_MARKERS:
                 continue
+            self.graph.location = (self.path, self.line_number, 1)
             try:
                 self._parse_line(line)
             except (GraphError, RangeError) as exc:
@@ -191,7 +194,8 @@ class _IniParser:
 def _coerce(value: Any) -> Any:
     """Turn what literal_eval can produce into JSON-friendly values, as Ansible does."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
+        # Ansible does not mark text from a bytes literal as trusted: --list shows it as unsafe.
+        return Unsafe(value.decode("utf-8", "surrogateescape"))
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_coerce(v) for v in value]
     if isinstance(value, dict):

@@ -105,19 +105,30 @@ def load_yaml(data: bytes, path: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         pass
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InputError(f"YAML: {exc.problem or exc.context}", path, line, col) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML: {exc}", path, 1, 1) from None
     except RecursionError:
         raise InputError("YAML nesting too deep", path, 1, 1) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> InputError:
+    line = text.count("\n", 0, exc.position) + 1
+    col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    return InputError(f"YAML: unacceptable character #x{exc.character:04x}", path, line, col)
 
 
 def parse_yaml(data: bytes, path: str, graph: InventoryGraph) -> None:
@@ -224,6 +235,7 @@ class _YamlGroups:
             raise self._fail(
                 f"host variables must be a mapping, got {type(variables).__name__}", mark
             )
+        self.graph.location = (self.path, mark[0], mark[1])
         for name in names:
             try:
                 self.graph.add_host(name, group, port)

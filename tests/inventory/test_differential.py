@@ -86,12 +86,12 @@ def _jobs() -> dict[str, dict[str, Any]]:
     return jobs
 
 
-@pytest.fixture(scope="module")
-def ansible_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    home = tmp_path_factory.mktemp("ansible-home")
+def ansible_env(home: Path) -> dict[str, str]:
+    """A clean environment: only the ini and yaml plugins, an empty config, a private home."""
+    home.mkdir(parents=True, exist_ok=True)
     config = home / "empty.cfg"
     config.write_text("")
-    env = {
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "ANSIBLE_HOME": str(home / ".ansible"),
@@ -104,15 +104,16 @@ def ansible_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
         "LC_ALL": "C.UTF-8",
         "PYTHONHASHSEED": "0",
     }
+
+
+@pytest.fixture(scope="module")
+def ansible_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    env = ansible_env(tmp_path_factory.mktemp("ansible-home"))
     jobs = _jobs()
     completed = subprocess.run(
         [sys.executable, str(HERE / "ansible_driver.py")],
-        input=json.dumps(list(jobs.values())),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=True,
+        input=json.dumps(list(jobs.values())), capture_output=True, text=True, env=env,
+        timeout=120, check=True,
     )
     return dict(zip(jobs, json.loads(completed.stdout), strict=True))
 

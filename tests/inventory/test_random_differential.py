@@ -1,0 +1,106 @@
+"""Random differential test: generated INI/YAML inventories give ansible-core's answers, or fail in both.
+
+A fixed seed keeps it reproducible; every file is compared on --list (JSON), --graph (text) and a
+few host patterns (`ansible PATTERN --list-hosts` order).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate.errors import InputError
+from remediate.inventory import Inventory
+from tests.inventory.random_inventories import InventoryGenerator
+from tests.inventory.test_differential import ANSIBLE_BIN, HERE, ansible_env
+
+SEED = 20261127
+COUNT = 160
+PATTERNS_PER_FILE = 3
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ANSIBLE_BIN.exists(), reason="ansible-core (test extra) not installed"),
+]
+
+
+def _write_cases(root: Path) -> list[tuple[Path, list[str]]]:
+    generator = InventoryGenerator(SEED)
+    cases = []
+    for index in range(COUNT):
+        case = root / f"c{index:03d}"
+        case.mkdir(parents=True)
+        name, text = ("inv.ini", generator.ini()) if index % 2 == 0 else ("inv.yml", generator.yaml())
+        (case / name).write_text(text)
+        patterns = [generator.pattern() for _ in range(PATTERNS_PER_FILE)]
+        cases.append((case / name, patterns))
+    return cases
+
+
+def _run_ansible(cases: list[tuple[Path, list[str]]], home: Path) -> list[dict[str, Any]]:
+    jobs = []
+    for path, patterns in cases:
+        cwd = str(path.parent)
+        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", "-i", str(path), "--list"]})
+        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", "-i", str(path), "--graph"]})
+        for pattern in patterns:
+            argv = ["ansible", "-i", str(path), pattern, "--list-hosts"]
+            jobs.append({"cwd": cwd, "argv": argv})
+    completed = subprocess.run(
+        [sys.executable, str(HERE / "ansible_driver.py")], input=json.dumps(jobs),
+        capture_output=True, text=True, env=ansible_env(home), timeout=120, check=True,
+    )
+    results: list[dict[str, Any]] = json.loads(completed.stdout)
+    return results
+
+
+def _listed(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("hosts ("))
+    return [line.strip() for line in lines[start + 1 :] if line.strip()]
+
+
+def test_random_inventories_match_ansible(tmp_path: Path) -> None:
+    cases = _write_cases(tmp_path / "cases")
+    results = iter(_run_ansible(cases, tmp_path / "home"))
+    mismatches: list[str] = []
+    for path, patterns in cases:
+        listed, graphed = next(results), next(results)
+        pattern_results = [next(results) for _ in patterns]
+        try:
+            inventory = Inventory.load([str(path)])
+        except InputError as exc:
+            if listed["rc"] == 0:
+                mismatches.append(f"{path}: we refused ({exc}) what ansible accepted")
+            continue
+        if listed["rc"] != 0:
+            mismatches.append(f"{path}: ansible refused what we accepted")
+            continue
+        ours = json.loads(json.dumps(inventory.list_json(show_secrets=True)))
+        if ours != json.loads(listed["stdout"]):
+            mismatches.append(f"{path}: --list differs")
+        if inventory.graph() + "\n" != graphed["stdout"]:
+            mismatches.append(f"{path}: --graph differs")
+        for pattern, result in zip(patterns, pattern_results, strict=True):
+            _compare_pattern(inventory, path, pattern, result, mismatches)
+    assert not mismatches, "\n".join(mismatches[:10])
+
+
+def _compare_pattern(
+    inventory: Inventory, path: Path, pattern: str, result: dict[str, Any], mismatches: list[str]
+) -> None:
+    try:
+        ours = [h.name for h in inventory.select(pattern)]
+    except InputError:
+        if result["rc"] == 0:
+            mismatches.append(f"{path}: pattern {pattern!r} refused by us only")
+        return
+    if result["rc"] != 0:
+        mismatches.append(f"{path}: pattern {pattern!r} refused by ansible only")
+    elif ours != _listed(result["stdout"]):
+        mismatches.append(f"{path}: pattern {pattern!r} selects {ours}")
