@@ -304,6 +304,8 @@ def apply_saved(plan: Plan, inventory: Any,
                              host_deadline=options.host_deadline)
         plays.append(PlayTargets(index, str(p_meta.get("name", "")), policy, tuple(targets)))
     run = _start_run("apply", {**meta, "playbook": plan.playbook, "inventory": list(plan.inventory),
+                               "playbook_digest": plan.playbook_digest,
+                               "inventory_digest": plan.inventory_digest,
                                "plan_created": plan.created}, options)
     run.emit("run.started", total=sum(len(p.targets) for p in plays))
     results, aborted, reason = _run_plays(

@@ -101,7 +101,7 @@ def print_recap(results: Sequence[HostResult], out: Console, run_id: str | None,
     width = max((len(r.host) for r in results), default=4)
     for result in results:
         line = Text(f"{result.host:<{width}}  ")
-        line.append(f"{result.status:<11}", style=STATUS_STYLE.get(result.status, ""))
+        line.append(f"{result.status:<12}", style=STATUS_STYLE.get(result.status, ""))
         line.append(_result_detail(result))
         out.print(line)
         if verbose or result.failed:
