@@ -1,4 +1,4 @@
-"""Seeded generator of odd-but-plausible INI and YAML inventories and host patterns (test helper)."""
+"""Seeded generator of odd-but-plausible INI/YAML inventories and host patterns (test helper)."""
 
 from __future__ import annotations
 
@@ -91,5 +91,6 @@ class InventoryGenerator:
 
     def pattern(self) -> str:
         r = self.random
-        parts = [r.choice(["", "", "!", "&"]) + r.choice(PATTERN_ATOMS) for _ in range(r.randint(1, 3))]
+        prefixes = ["", "", "!", "&"]
+        parts = [r.choice(prefixes) + r.choice(PATTERN_ATOMS) for _ in range(r.randint(1, 3))]
         return r.choice([":", ","]).join(parts)

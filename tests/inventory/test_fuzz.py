@@ -1,4 +1,4 @@
-"""Fuzzing the INI and YAML loaders: any input loads, or fails as one located InputError (exit 5)."""
+"""Fuzzing the INI and YAML loaders: any input loads or fails as one located InputError (exit 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Random differential test: generated INI/YAML inventories give ansible-core's answers, or fail in both.
+"""Random differential test: generated inventories give ansible-core's answers, or fail in both.
 
 A fixed seed keeps it reproducible; every file is compared on --list (JSON), --graph (text) and a
 few host patterns (`ansible PATTERN --list-hosts` order).
@@ -35,7 +35,8 @@ def _write_cases(root: Path) -> list[tuple[Path, list[str]]]:
     for index in range(COUNT):
         case = root / f"c{index:03d}"
         case.mkdir(parents=True)
-        name, text = ("inv.ini", generator.ini()) if index % 2 == 0 else ("inv.yml", generator.yaml())
+        is_ini = index % 2 == 0
+        name, text = ("inv.ini", generator.ini()) if is_ini else ("inv.yml", generator.yaml())
         (case / name).write_text(text)
         patterns = [generator.pattern() for _ in range(PATTERNS_PER_FILE)]
         cases.append((case / name, patterns))
