@@ -147,6 +147,7 @@ class ShellConnection:
             try:
                 self._open()
             except Exception as exc:
+                self._drop_session()  # release whatever half-open session is left
                 raise classify(self.host, exc) from None
             self._is_open = True
 
