@@ -110,10 +110,10 @@ class Interpreter:
         if node is not None:
             self.run(node, ())
 
-    def run_slash_c(self, text: str) -> int:
+    def run_slash_c(self, text: str, slash_s: bool = False) -> int:
         """`cmd /c TEXT`: the leading-quote rule, then the line; returns the exit code."""
         try:
-            self.run_line(strip_slash_c(text, self.is_executable))
+            self.run_line(strip_slash_c(text, self.is_executable, slash_s))
         except ExitCmd as done:
             return done.code
         return self.errorlevel
@@ -267,18 +267,20 @@ class Interpreter:
         child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env))
         child.out, child.err, child.cwd = self.out, self.err, self.cwd
         text = rest
+        slash_s = False
         while True:
             text = text.lstrip(" \t")
             switch = text[:2].lower()
             if switch == "/c":
-                rc = child.run_slash_c(text[2:])
+                rc = child.run_slash_c(text[2:], slash_s)
                 break
             if switch in ("/q", "/s", "/d", "/a", "/u", "/k") and (
                 len(text) == 2 or text[2] in " \t/"
             ):
                 child.echo = child.echo and switch != "/q"
+                slash_s = slash_s or switch == "/s"
                 if switch == "/k" and text[2:].strip(" \t"):
-                    child.run_slash_c(text[2:])
+                    child.run_slash_c(text[2:], slash_s)
                     text = ""
                     continue
                 text = text[2:]

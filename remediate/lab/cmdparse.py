@@ -525,16 +525,17 @@ def program_token(text: str) -> tuple[str, str]:
     return "".join(out), stripped[j:]
 
 
-def strip_slash_c(text: str, is_executable: Callable[[str], bool]) -> str:
-    """What `cmd /c TEXT` keeps: its documented rule for a leading quote.
+def strip_slash_c(text: str, is_executable: Callable[[str], bool], slash_s: bool = False) -> str:
+    """What `cmd /c TEXT` keeps: its documented rule for a leading quote (`cmd /?`).
 
-    Quotes are kept only if there are exactly two, nothing special between them, a blank
-    between them and they name an executable; otherwise a leading `"` and the last `"` go.
+    Quotes are kept only without /S, if there are exactly two, nothing special between
+    them, a blank between them and they name an executable; otherwise a leading `"` and
+    the last `"` go.
     """
     body = text.lstrip(" \t")
     if not body.startswith('"'):
         return text
-    if body.count('"') == 2:
+    if not slash_s and body.count('"') == 2:
         inner = body[1:body.index('"', 1)]
         if (not any(c in inner for c in '&<>()@^|') and any(c in inner for c in _BLANK)
                 and is_executable(inner)):

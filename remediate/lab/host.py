@@ -87,8 +87,19 @@ class LabHost:
         with self.lock:
             data = self.state.to_json()
             data["name"] = self.name
-            data["counters"] = dict(sorted(self.counters.items()))
-            return data
+            data["counters"] = dict(self.counters)
+            sorted_data = _sorted(data)
+            assert isinstance(sorted_data, dict)
+            return sorted_data
+
+
+def _sorted(value: object) -> object:
+    """Dicts with their keys in sorted order, all the way down (lists keep their order)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def install_windows(state: HostState) -> None:

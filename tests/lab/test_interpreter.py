@@ -375,3 +375,11 @@ def test_any_line_gives_a_windows_answer_never_a_python_error(line: str) -> None
     result = host.execute(line, b"echo hi\r\nexit\r\n")
     assert isinstance(result.rc, int)
     assert b"Traceback" not in result.stdout + result.stderr
+
+
+def test_slash_s_always_strips_the_outer_pair(host: LabHost) -> None:
+    line = f'cmd /s /c ""{MSBOX_PATH}" -domains"'
+    assert out(host, line) == "example.com\r\n"
+    kept = f'cmd /c "{MSBOX_PATH}" -domains'
+    assert out(host, kept) == "example.com\r\n"
+    assert run(host, f'cmd /s /c "{MSBOX_PATH}" -domains').rc == 9009

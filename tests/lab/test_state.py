@@ -62,3 +62,12 @@ def test_environment_is_per_process_and_case_insensitive() -> None:
     host = make_host()
     assert host.execute("echo %path%").stdout.startswith(b"C:\\Windows\\System32;")
     assert host.state.getenv("Path") == host.state.getenv("PATH")
+
+
+def test_json_keys_are_sorted_all_the_way_down() -> None:
+    data = make_host().to_json()
+    assert list(data) == sorted(data)
+    rule_host = make_host()
+    rule_host.execute("netsh advfirewall firewall add rule name=R dir=out action=block")
+    rule = rule_host.to_json()["firewall"][0]  # type: ignore[index]
+    assert list(rule) == sorted(rule)
