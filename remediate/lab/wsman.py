@@ -85,8 +85,7 @@ class _Command:
         self.finished = threading.Event()
         self.result: ExecResult | None = None
         self.dropped = False
-        self.stdout_pos = 0
-        self.stderr_pos = 0
+        self.sent = {"stdout": 0, "stderr": 0}  # output bytes already returned by Receive
 
 
 @attrs.define
@@ -283,20 +282,19 @@ class WSManService:
         assert result is not None
         parts: list[str] = []
         budget = CHUNK
-        for name, data, pos_attr in (
-            ("stdout", result.stdout, "stdout_pos"),
-            ("stderr", result.stderr, "stderr_pos"),
-        ):
-            pos = int(getattr(cmd, pos_attr))
-            piece = data[pos : pos + budget]
-            if piece:
-                encoded = base64.b64encode(piece).decode("ascii")
-                parts.append(
-                    f'<rsp:Stream Name="{name}" CommandId="{cmd.id}">{encoded}</rsp:Stream>'
-                )
-            setattr(cmd, pos_attr, pos + len(piece))
-            budget -= len(piece)
-        if cmd.stdout_pos < len(result.stdout) or cmd.stderr_pos < len(result.stderr):
+        streams = {"stdout": result.stdout, "stderr": result.stderr}
+        with self._lock:  # big output goes out in chunks, over several Receives
+            for name, data in streams.items():
+                piece = data[cmd.sent[name] : cmd.sent[name] + budget]
+                cmd.sent[name] += len(piece)
+                budget -= len(piece)
+                if piece:
+                    encoded = base64.b64encode(piece).decode("ascii")
+                    parts.append(
+                        f'<rsp:Stream Name="{name}" CommandId="{cmd.id}">{encoded}</rsp:Stream>'
+                    )
+            more = any(cmd.sent[name] < len(data) for name, data in streams.items())
+        if more:
             state = f'<rsp:CommandState CommandId="{cmd.id}" State="{STATE_RUNNING}"/>'
         else:
             parts.extend(
