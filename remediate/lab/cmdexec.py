@@ -342,15 +342,28 @@ class Interpreter:
             result = self.state.fs.exists(self.abspath(args[0].replace('"', "")))
         elif node.kind == "defined":
             result = self.lookup(args[0]) is not None
-        elif node.ignore_case:
-            result = args[0].lower() == args[1].lower()
+        elif node.kind == "==":
+            left, right = (a.lower() for a in args) if node.ignore_case else args
+            result = left == right
         else:
-            result = args[0] == args[1]
+            result = compare(node.kind, args[0], args[1], node.ignore_case)
         if result != node.negate:
             return self.run(node.body, fv)
         if node.else_body is not None:
             return self.run(node.else_body, fv)
         return 0
+
+
+def compare(op: str, left: str, right: str, ignore_case: bool) -> bool:
+    """IF's EQU/NEQ/LSS/LEQ/GTR/GEQ: numbers when both sides are integers, else text."""
+    try:
+        a, b = int(left, 0), int(right, 0)
+        order = (a > b) - (a < b)
+    except ValueError:
+        x, y = (left.lower(), right.lower()) if ignore_case else (left, right)
+        order = (x > y) - (x < y)
+    return {"equ": order == 0, "neq": order != 0, "lss": order < 0, "leq": order <= 0,
+            "gtr": order > 0, "geq": order >= 0}[op]
 
 
 def substitute(text: str, fv: ForVars) -> str:

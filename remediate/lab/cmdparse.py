@@ -181,6 +181,7 @@ def _replace_ci(value: str, old: str, new: str) -> str:
 
 _BLANK = " \t"
 _CMD_DELIMS = " \t,;="
+COMPARE_OPS = ("equ", "neq", "lss", "leq", "gtr", "geq")
 _PLAIN = re.compile(r'[^"^&|<>)]+')
 
 
@@ -460,6 +461,12 @@ class Parser:
             self.i += 2
             self.skip_blanks()
             return "==", (token, self.word())
+        start = self.i
+        op = self.word().lower()
+        if op in COMPARE_OPS:
+            self.skip_blanks()
+            return op, (token, self.word())
+        self.i = start
         raise CmdSyntaxError(f"{self.word() or 'newline'} was unexpected at this time.")
 
     def _if_body(self, negate: bool, kind: str, args: tuple[str, ...], ic: bool) -> If:

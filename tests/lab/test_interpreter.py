@@ -383,3 +383,11 @@ def test_slash_s_always_strips_the_outer_pair(host: LabHost) -> None:
     kept = f'cmd /c "{MSBOX_PATH}" -domains'
     assert out(host, kept) == "example.com\r\n"
     assert run(host, f'cmd /s /c "{MSBOX_PATH}" -domains').rc == 9009
+
+
+def test_if_comparison_operators(host: LabHost) -> None:
+    line = "msbox -get x@example.com >nul & if %ERRORLEVEL% NEQ 0 echo failed"
+    assert out(host, line) == ""   # expanded before msbox ran: 0
+    session = host.execute("cmd /q", b"msbox -get x@example.com >nul\r\n"
+                           b"if %ERRORLEVEL% NEQ 0 echo failed\r\nif 10 GTR 9 echo num\r\n")
+    assert session.stdout.endswith(b"failed\r\nnum\r\n")
