@@ -15,12 +15,10 @@ from remediate.lab.cmdparse import (
     Redirect,
     Rem,
     Simple,
-    expand_percent,
     parse,
-    program_token,
-    split_command_name,
-    strip_slash_c,
 )
+from remediate.lab.cmdpercent import expand_percent
+from remediate.lab.cmdwords import program_token, split_command_name, strip_slash_c
 from remediate.lab.state import HostState, ProgramResult
 
 BANNER = (
