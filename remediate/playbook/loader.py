@@ -69,8 +69,10 @@ class Playbook:
         path_text = str(path)
         try:
             data = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read playbook: {exc.strerror or exc}", path_text) from None
+        except (OSError, ValueError) as exc:  # ValueError: NUL in the path
+            raise InputError(
+                f"cannot read playbook: {getattr(exc, 'strerror', None) or exc}", path_text
+            ) from None
         return cls.from_bytes(data, path_text, registry)
 
     @classmethod

@@ -176,8 +176,9 @@ def _vars_mapping(text: str) -> dict[str, Any]:
 def _vars_file(path: str) -> dict[str, Any]:
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read extra vars file: {exc.strerror or exc}", path) from None
+    except (OSError, ValueError) as exc:  # ValueError: NUL in the path
+        reason = getattr(exc, "strerror", None) or exc
+        raise InputError(f"cannot read extra vars file: {reason}", path) from None
     return _checked_vars(load_yaml(decode(data, path), path), path)
 
 
