@@ -24,8 +24,9 @@ def counters(fleet: Fleet) -> dict[str, dict[str, int]]:
     return {name: dict(fleet.state(name).get("counters", {})) for name in fleet.hosts}  # type: ignore[call-overload]
 
 
-def delta(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], key: str,
-          hosts: list[str]) -> list[int]:
+def delta(
+    before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], key: str, hosts: list[str]
+) -> list[int]:
     return [after[h].get(key, 0) - before[h].get(key, 0) for h in hosts]
 
 
@@ -37,9 +38,11 @@ def measure(label: str, fleet: Fleet, hosts: list[str], body: Callable[[], Any])
     end_counts = counters(fleet)
     trips = delta(start_counts, end_counts, "round_trips", hosts)
     requests = delta(start_counts, end_counts, "requests", hosts)
-    print(f"{label:<10} {elapsed:7.2f} s  {len(hosts) / elapsed:7.1f} hosts/s  "
-          f"round trips/host: median {statistics.median(trips):g} max {max(trips)}  "
-          f"requests/host: median {statistics.median(requests):g} max {max(requests)}")
+    print(
+        f"{label:<10} {elapsed:7.2f} s  {len(hosts) / elapsed:7.1f} hosts/s  "
+        f"round trips/host: median {statistics.median(trips):g} max {max(trips)}  "
+        f"requests/host: median {statistics.median(requests):g} max {max(requests)}"
+    )
     return result
 
 
@@ -54,24 +57,45 @@ def main() -> int:
     playbook = Path(__file__).resolve().parent.parent / "playbooks" / "keep-off-blacklists.yml"
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        with Fleet.start(Path(tmp) / "lab", hosts=args.hosts, workstations=1,
-                         mailboxes=args.mailboxes, seed=11, transport=args.transport,
-                         latency_ms=args.latency_ms) as fleet:
-            print(f"lab: {args.hosts} MailSite hosts x {args.mailboxes} mailboxes, "
-                  f"{args.latency_ms:g} ms RTT, transport {args.transport}, "
-                  f"up in {time.perf_counter() - started:.1f} s; forks {args.forks}")
+        with Fleet.start(
+            Path(tmp) / "lab",
+            hosts=args.hosts,
+            workstations=1,
+            mailboxes=args.mailboxes,
+            seed=11,
+            transport=args.transport,
+            latency_ms=args.latency_ms,
+        ) as fleet:
+            print(
+                f"lab: {args.hosts} MailSite hosts x {args.mailboxes} mailboxes, "
+                f"{args.latency_ms:g} ms RTT, transport {args.transport}, "
+                f"up in {time.perf_counter() - started:.1f} s; forks {args.forks}"
+            )
             mail = sorted(h for h in fleet.hosts if h.startswith("mail"))
             inventory = str(fleet.inventory_path)
             runs = Path(tmp) / "runs"
-            plan = measure("plan", fleet, mail, lambda: remediate.plan(
-                str(playbook), inventory, forks=args.forks))
+            plan = measure(
+                "plan",
+                fleet,
+                mail,
+                lambda: remediate.plan(str(playbook), inventory, forks=args.forks),
+            )
             print(f"           {len(plan.changes)} change(s) planned")
-            result = measure("apply", fleet, mail, lambda: remediate.apply(
-                plan, forks=args.forks, runs_dir=runs))
-            measure("replan", fleet, mail, lambda: remediate.plan(
-                str(playbook), inventory, forks=args.forks))
-            measure("rollback", fleet, mail, lambda: remediate.rollback(
-                str(result.run_id), runs_dir=runs, forks=args.forks))
+            result = measure(
+                "apply", fleet, mail, lambda: remediate.apply(plan, forks=args.forks, runs_dir=runs)
+            )
+            measure(
+                "replan",
+                fleet,
+                mail,
+                lambda: remediate.plan(str(playbook), inventory, forks=args.forks),
+            )
+            measure(
+                "rollback",
+                fleet,
+                mail,
+                lambda: remediate.rollback(str(result.run_id), runs_dir=runs, forks=args.forks),
+            )
     return 0
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-
 from remediate.engine import core
 from remediate.engine.core import Options
 from remediate.engine.events import EventSink
@@ -42,14 +41,30 @@ def _options(**kwargs: Any) -> Options:
     return Options(**kwargs)
 
 
-def plan(playbook: Any, inventory: Any, *, limit: str | None = None,
-         tags: Sequence[str] = (), skip_tags: Sequence[str] = (),
-         extra_vars: Mapping[str, Any] | None = None, forks: int = 20,
-         on_event: EventSink | None = None, registry: TaskRegistry | None = None,
-         connector: Connector | None = None) -> Plan:
+def plan(
+    playbook: Any,
+    inventory: Any,
+    *,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    extra_vars: Mapping[str, Any] | None = None,
+    forks: int = 20,
+    on_event: EventSink | None = None,
+    registry: TaskRegistry | None = None,
+    connector: Connector | None = None,
+) -> Plan:
     """Gather facts on every selected host and say what would change. Never writes."""
-    options = _options(limit=limit, tags=tags, skip_tags=skip_tags, extra_vars=extra_vars,
-                       forks=forks, on_event=on_event, registry=registry, connector=connector)
+    options = _options(
+        limit=limit,
+        tags=tags,
+        skip_tags=skip_tags,
+        extra_vars=extra_vars,
+        forks=forks,
+        on_event=on_event,
+        registry=registry,
+        connector=connector,
+    )
     return core.make_plan(_playbook(playbook, registry), _inventory(inventory), options)
 
 
@@ -58,37 +73,74 @@ def save_plan(the_plan: Plan, path: PathLike) -> None:
     core.save_plan(the_plan, Path(path))
 
 
-def apply(the_plan: Plan | PathLike, *, inventory: Any = None, forks: int = 20,
-          runs_dir: PathLike | None = None, on_event: EventSink | None = None,
-          registry: TaskRegistry | None = None, connector: Connector | None = None,
-          host_deadline: float | None = None, arguments: Sequence[str] = ()) -> RunResult:
+def apply(
+    the_plan: Plan | PathLike,
+    *,
+    inventory: Any = None,
+    forks: int = 20,
+    runs_dir: PathLike | None = None,
+    on_event: EventSink | None = None,
+    registry: TaskRegistry | None = None,
+    connector: Connector | None = None,
+    host_deadline: float | None = None,
+    arguments: Sequence[str] = (),
+) -> RunResult:
     """Apply exactly the reviewed changes; hosts that drifted since the plan are left alone."""
     loaded = the_plan if isinstance(the_plan, Plan) else load_plan(the_plan)
     inv = _inventory(inventory if inventory is not None else list(loaded.inventory))
-    options = _options(forks=forks, runs_dir=_str(runs_dir), on_event=on_event,
-                       registry=registry, connector=connector, host_deadline=host_deadline)
+    options = _options(
+        forks=forks,
+        runs_dir=_str(runs_dir),
+        on_event=on_event,
+        registry=registry,
+        connector=connector,
+        host_deadline=host_deadline,
+    )
     meta = {"command": "apply", "arguments": list(arguments), "inventory": list(inv.sources)}
     run_id, results, aborted, reason = core.apply_saved(loaded, inv, options, meta)
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason, plan=loaded)
 
 
-def run(playbook: Any, inventory: Any, *, check: bool = False, limit: str | None = None,
-        tags: Sequence[str] = (), skip_tags: Sequence[str] = (),
-        extra_vars: Mapping[str, Any] | None = None, forks: int = 20,
-        runs_dir: PathLike | None = None, on_event: EventSink | None = None,
-        registry: TaskRegistry | None = None, connector: Connector | None = None,
-        host_deadline: float | None = None, arguments: Sequence[str] = ()) -> RunResult:
+def run(
+    playbook: Any,
+    inventory: Any,
+    *,
+    check: bool = False,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    extra_vars: Mapping[str, Any] | None = None,
+    forks: int = 20,
+    runs_dir: PathLike | None = None,
+    on_event: EventSink | None = None,
+    registry: TaskRegistry | None = None,
+    connector: Connector | None = None,
+    host_deadline: float | None = None,
+    arguments: Sequence[str] = (),
+) -> RunResult:
     """Plan and apply in one go (`check=True`: only plan, report what would change)."""
-    options = _options(limit=limit, tags=tags, skip_tags=skip_tags, extra_vars=extra_vars,
-                       forks=forks, runs_dir=_str(runs_dir), on_event=on_event,
-                       registry=registry, connector=connector, host_deadline=host_deadline)
+    options = _options(
+        limit=limit,
+        tags=tags,
+        skip_tags=skip_tags,
+        extra_vars=extra_vars,
+        forks=forks,
+        runs_dir=_str(runs_dir),
+        on_event=on_event,
+        registry=registry,
+        connector=connector,
+        host_deadline=host_deadline,
+    )
     book, inv = _playbook(playbook, registry), _inventory(inventory)
     if check:
         made = core.make_plan(book, inv, options)
-        return RunResult(None, tuple(_as_check(hp) for hp in made.hosts), False, "check",
-                         plan=made)
-    meta = {"command": "run", "arguments": list(arguments), "playbook": str(book.path),
-            "inventory": list(inv.sources)}
+        return RunResult(None, tuple(_as_check(hp) for hp in made.hosts), False, "check", plan=made)
+    meta = {
+        "command": "run",
+        "arguments": list(arguments),
+        "playbook": str(book.path),
+        "inventory": list(inv.sources),
+    }
     run_id, results, aborted, reason = core.run_playbook(book, inv, options, meta)
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason)
 
@@ -98,24 +150,48 @@ def _as_check(hp: Any) -> HostResult:
 
     status = hp.status if hp.failed else ("changed" if hp.changes else "ok")
     status = "failed" if status == "planned" else status
-    return HostResult(hp.host, status, tuple(ChangeResult(c, "skipped", "check mode")
-                                             for c in hp.changes), hp.findings, hp.error,
-                      hp.round_trips)
+    return HostResult(
+        hp.host,
+        status,
+        tuple(ChangeResult(c, "skipped", "check mode") for c in hp.changes),
+        hp.findings,
+        hp.error,
+        hp.round_trips,
+    )
 
 
-def rollback(run_id: str, *, limit: str | None = None, check: bool = False,
-             runs_dir: PathLike | None = None, forks: int = 20,
-             on_event: EventSink | None = None, registry: TaskRegistry | None = None,
-             connector: Connector | None = None, arguments: Sequence[str] = ()) -> RunResult:
+def rollback(
+    run_id: str,
+    *,
+    limit: str | None = None,
+    check: bool = False,
+    runs_dir: PathLike | None = None,
+    forks: int = 20,
+    on_event: EventSink | None = None,
+    registry: TaskRegistry | None = None,
+    connector: Connector | None = None,
+    arguments: Sequence[str] = (),
+) -> RunResult:
     """Undo a run: reversible changes newest first, irreversible ones listed."""
     from remediate.engine.rollback import rollback_run
 
-    options = _options(limit=limit, runs_dir=_str(runs_dir), forks=forks, on_event=on_event,
-                       registry=registry, connector=connector)
+    options = _options(
+        limit=limit,
+        runs_dir=_str(runs_dir),
+        forks=forks,
+        on_event=on_event,
+        registry=registry,
+        connector=connector,
+    )
     meta = {"command": "rollback", "arguments": list(arguments)}
     new_id, results, irreversible = rollback_run(run_id, options, meta, check=check)
-    return RunResult(new_id, tuple(results), False, "check" if check else "rollback",
-                     irreversible=tuple(irreversible))
+    return RunResult(
+        new_id,
+        tuple(results),
+        False,
+        "check" if check else "rollback",
+        irreversible=tuple(irreversible),
+    )
 
 
 def _str(value: PathLike | None) -> str | None:

@@ -29,8 +29,13 @@ def remediate(*args: str, expect: tuple[int, ...] = (0,)) -> subprocess.Complete
     shown = "remediate " + " ".join(args)
     out.print(f"$ {shown}", style="bold", markup=False)
     env = {**os.environ, "REMEDIATE_RUNS_DIR": str(DEMO_DIR / "runs")}
-    done = subprocess.run([sys.executable, "-m", "remediate", *args], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "remediate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
     out.print(f"(exit {done.returncode})", style="dim", markup=False)
@@ -53,41 +58,57 @@ def main() -> int:
 
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
-    say("1. Start a lab: 3 simulated MailSite servers and 1 workstation on loopback.\n"
+    say(
+        "1. Start a lab: 3 simulated MailSite servers and 1 workstation on loopback.\n"
         "   They speak real WinRM (HTTPS, lab CA) and real SSH (known_hosts), in front of a\n"
         "   cmd.exe-faithful interpreter with msbox. Some domains have no ReplyOnce on their\n"
-        "   MailboxTemplate: blacklist probes then get an auto reply every time.")
+        "   MailboxTemplate: blacklist probes then get an auto reply every time."
+    )
     with Fleet.start(DEMO_DIR, hosts=3, workstations=1, mailboxes=12, seed=7) as fleet:
         inventory = str(fleet.inventory_path)
         before = host_states(fleet)
         remediate("inventory", "-i", inventory, "--graph")
 
-        say("2. Plan: read every host (one pipelined round trip each) and show what would change.\n"
-            "   Nothing is written. The plan is saved for review.")
+        say(
+            "2. Plan: read every host (one pipelined round trip each) and show what would change.\n"
+            "   Nothing is written. The plan is saved for review."
+        )
         plan_file = str(DEMO_DIR / "plan.json")
         remediate("plan", PLAYBOOK, "-i", inventory, "-o", plan_file)
 
-        say("3. Apply the reviewed plan. Each change is journaled (intent, then outcome)\n"
-            "   before and after it touches the host; each host is then read again to verify.")
+        say(
+            "3. Apply the reviewed plan. Each change is journaled (intent, then outcome)\n"
+            "   before and after it touches the host; each host is then read again to verify."
+        )
         remediate("apply", plan_file)
         run_id = _latest_run()
 
-        say("4. Plan again: the fleet has converged, so there is nothing to do (exit 0 with\n"
-            "   --detailed-exitcode; 8 would mean changes pending).")
+        say(
+            "4. Plan again: the fleet has converged, so there is nothing to do (exit 0 with\n"
+            "   --detailed-exitcode; 8 would mean changes pending)."
+        )
         remediate("plan", PLAYBOOK, "-i", inventory, "--detailed-exitcode")
 
         say(f"5. The journal says what changed where in run {run_id}.")
         remediate("runs", "show", run_id)
 
-        say("6. Roll the run back: every change reverted newest first, as 'ensure before'\n"
-            "   (a template that had no ReplyOnce gets it cleared, not set to 0).")
+        say(
+            "6. Roll the run back: every change reverted newest first, as 'ensure before'\n"
+            "   (a template that had no ReplyOnce gets it cleared, not set to 0)."
+        )
         remediate("rollback", run_id)
         remediate("rollback", run_id)
 
         after = host_states(fleet)
         same = json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True)
-        say("7. Every host's state is " + ("exactly what it was before the apply."
-                                           if same else "NOT what it was before: a bug."))
+        say(
+            "7. Every host's state is "
+            + (
+                "exactly what it was before the apply."
+                if same
+                else "NOT what it was before: a bug."
+            )
+        )
     say("Lab stopped. Files are in demo-lab/ (inventory, plan.json, runs/).")
     return 0 if same else 1
 

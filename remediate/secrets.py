@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 MASK = "********"
@@ -65,3 +66,8 @@ def mask_value(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [mask_value(v) for v in value]
     return value
+
+
+def mask_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A mapping with every Secret inside it replaced by the mask."""
+    return {str(k): mask_value(v) for k, v in value.items()}

@@ -10,6 +10,7 @@ from typing import Any
 
 import remediate.api as api
 from remediate.engine.events import EventSink, JsonLinesSink
+from remediate.engine.planning import show
 from remediate.errors import EXIT_CHANGES_PENDING, EXIT_OK, InputError
 from remediate.model import Plan, RunResult
 from remediate.report import machine, text
@@ -30,9 +31,17 @@ def register(sub: Any) -> None:
 
 def _selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("playbook", metavar="PLAYBOOK")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INV",
-                   help="inventory file or directory (repeat to merge, in order)")
-    p.add_argument("-l", "--limit", metavar="PATTERN", help="further limit hosts (@file reads names)")
+    p.add_argument(
+        "-i",
+        "--inventory",
+        action="append",
+        required=True,
+        metavar="INV",
+        help="inventory file or directory (repeat to merge, in order)",
+    )
+    p.add_argument(
+        "-l", "--limit", metavar="PATTERN", help="further limit hosts (@file reads names)"
+    )
     p.add_argument("-t", "--tags", action="append", default=[], metavar="TAGS")
     p.add_argument("--skip-tags", action="append", default=[], metavar="TAGS")
     p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE")
@@ -45,13 +54,17 @@ def _output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report to FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.add_argument("-v", "--verbose", action="count", default=0)
-    p.add_argument("--host-deadline", type=float, metavar="SECONDS",
-                   help="give up on a host after this long")
+    p.add_argument(
+        "--host-deadline", type=float, metavar="SECONDS", help="give up on a host after this long"
+    )
 
 
 def _runs_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runs-dir", metavar="DIR",
-                   help="where runs and journals live (default $REMEDIATE_RUNS_DIR or ./runs)")
+    p.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        help="where runs and journals live (default $REMEDIATE_RUNS_DIR or ./runs)",
+    )
 
 
 def _positive(value: str) -> int:
@@ -69,16 +82,24 @@ def _plan_parser(sub: Any) -> None:
     _selection(p)
     _output(p)
     p.add_argument("-o", "--out", metavar="PLAN.json", help="save the plan for `remediate apply`")
-    p.add_argument("--detailed-exitcode", action="store_true",
-                   help="exit 8 when changes are pending, 0 when there is nothing to do")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 8 when changes are pending, 0 when there is nothing to do",
+    )
     p.set_defaults(func=cmd_plan)
 
 
 def _apply_parser(sub: Any) -> None:
     p = sub.add_parser("apply", help="apply a saved plan exactly as reviewed")
     p.add_argument("plan", metavar="PLAN")
-    p.add_argument("-i", "--inventory", action="append", metavar="INV",
-                   help="inventory to connect with (default: the one the plan was made from)")
+    p.add_argument(
+        "-i",
+        "--inventory",
+        action="append",
+        metavar="INV",
+        help="inventory to connect with (default: the one the plan was made from)",
+    )
     _output(p)
     _runs_dir(p)
     p.set_defaults(func=cmd_apply)
@@ -197,10 +218,19 @@ def _plan_exit(plan: Plan, detailed: bool) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    made = _with_sinks(args, lambda sink: api.plan(
-        args.playbook, args.inventory, limit=args.limit, tags=_split(args.tags),
-        skip_tags=_split(args.skip_tags), extra_vars=_extra_vars(args.extra_vars),
-        forks=args.forks, on_event=sink))
+    made = _with_sinks(
+        args,
+        lambda sink: api.plan(
+            args.playbook,
+            args.inventory,
+            limit=args.limit,
+            tags=_split(args.tags),
+            skip_tags=_split(args.skip_tags),
+            extra_vars=_extra_vars(args.extra_vars),
+            forks=args.forks,
+            on_event=sink,
+        ),
+    )
     if args.out:
         api.save_plan(made, args.out)
     if args.format == "json":
@@ -214,8 +244,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             text.print_plan(made, out)
         if args.out:
-            out.print(f"Saved the plan to {args.out}; apply it with: remediate apply {args.out}",
-                      markup=False)
+            out.print(
+                f"Saved the plan to {args.out}; apply it with: remediate apply {args.out}",
+                markup=False,
+            )
     if args.junit:
         from remediate.api import _as_check
 
@@ -224,18 +256,39 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    result = _with_sinks(args, lambda sink: api.apply(
-        args.plan, inventory=args.inventory, forks=args.forks, runs_dir=args.runs_dir,
-        on_event=sink, host_deadline=args.host_deadline, arguments=_safe_argv()))
+    result = _with_sinks(
+        args,
+        lambda sink: api.apply(
+            args.plan,
+            inventory=args.inventory,
+            forks=args.forks,
+            runs_dir=args.runs_dir,
+            on_event=sink,
+            host_deadline=args.host_deadline,
+            arguments=_safe_argv(),
+        ),
+    )
     return _report(args, result, "apply")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = _with_sinks(args, lambda sink: api.run(
-        args.playbook, args.inventory, check=args.check, limit=args.limit,
-        tags=_split(args.tags), skip_tags=_split(args.skip_tags),
-        extra_vars=_extra_vars(args.extra_vars), forks=args.forks, runs_dir=args.runs_dir,
-        on_event=sink, host_deadline=args.host_deadline, arguments=_safe_argv()))
+    result = _with_sinks(
+        args,
+        lambda sink: api.run(
+            args.playbook,
+            args.inventory,
+            check=args.check,
+            limit=args.limit,
+            tags=_split(args.tags),
+            skip_tags=_split(args.skip_tags),
+            extra_vars=_extra_vars(args.extra_vars),
+            forks=args.forks,
+            runs_dir=args.runs_dir,
+            on_event=sink,
+            host_deadline=args.host_deadline,
+            arguments=_safe_argv(),
+        ),
+    )
     if args.check and result.plan is not None and args.format == "text":
         text.print_plan(result.plan, text.console(), diff=args.diff)
         return _plan_exit(result.plan, False)
@@ -243,9 +296,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    result = _with_sinks(args, lambda sink: api.rollback(
-        args.run_id, limit=args.limit, check=args.check, runs_dir=args.runs_dir,
-        forks=args.forks, on_event=sink, arguments=_safe_argv()))
+    result = _with_sinks(
+        args,
+        lambda sink: api.rollback(
+            args.run_id,
+            limit=args.limit,
+            check=args.check,
+            runs_dir=args.runs_dir,
+            forks=args.forks,
+            on_event=sink,
+            arguments=_safe_argv(),
+        ),
+    )
     if not result.hosts and args.format == "text":
         text.console().print(f"Nothing to roll back for run {args.run_id}.", markup=False)
         return EXIT_OK
@@ -277,11 +339,17 @@ def _list_runs(runs: Any, fmt: str) -> int:
         summary = info.meta.get("summary") or {}
         hosts = summary.get("hosts") or {}
         changed = sum(int(h.get("changed") or 0) for h in hosts.values())
-        state = "unfinished" if "finished" not in info.meta else (
-            "aborted" if summary.get("aborted") else "finished")
+        state = (
+            "unfinished"
+            if "finished" not in info.meta
+            else ("aborted" if summary.get("aborted") else "finished")
+        )
         extra = f" of {info.meta['rollback_of']}" if info.meta.get("rollback_of") else ""
-        out.print(f"{info.run_id}  {info.kind}{extra:<10}  {state:<10}  {len(hosts)} host(s), "
-                  f"{changed} change(s)  by {info.meta.get('user')}", markup=False)
+        out.print(
+            f"{info.run_id}  {info.kind}{extra:<10}  {state:<10}  {len(hosts)} host(s), "
+            f"{changed} change(s)  by {info.meta.get('user')}",
+            markup=False,
+        )
     return EXIT_OK
 
 
@@ -291,19 +359,29 @@ def _show_run(runs: Any, run_id: str, fmt: str) -> int:
     if fmt == "json":
         import attrs
 
-        print(json.dumps({"run": info.meta, "journal": [attrs.asdict(r) for r in records]},
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                {"run": info.meta, "journal": [attrs.asdict(r) for r in records]},
+                indent=2,
+                default=str,
+            )
+        )
         return EXIT_OK
     out = text.console()
-    out.print(f"run {info.run_id} ({info.kind}) started {info.meta.get('started')} by "
-              f"{info.meta.get('user')}: {' '.join(info.meta.get('arguments') or [])}",
-              markup=False)
+    out.print(
+        f"run {info.run_id} ({info.kind}) started {info.meta.get('started')} by "
+        f"{info.meta.get('user')}: {' '.join(info.meta.get('arguments') or [])}",
+        markup=False,
+    )
     outcomes = {(r.host, r.address): r for r in records if r.phase == "outcome"}
     for record in (r for r in records if r.phase == "intent"):
         done = outcomes.get((record.host, record.address))
         status = done.status if done else "IN FLIGHT (no outcome recorded)"
-        out.print(f"  {record.host}  {record.address}  {text.show(record.before)} -> "
-                  f"{text.show(record.after)}  [{status}]", markup=False)
+        out.print(
+            f"  {record.host}  {record.address}  {show(record.before)} -> "
+            f"{show(record.after)}  [{status}]",
+            markup=False,
+        )
     if not records:
         out.print("  no changes were made", markup=False)
     return EXIT_OK

@@ -1,10 +1,10 @@
-"""The engine's entry points: plan, apply a saved plan, run, roll back (the CLI and API call these)."""
+"""The engine's entry points: plan, apply a saved plan, run, roll back (for the CLI and API)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -18,7 +18,7 @@ from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import Runs
 from remediate.errors import InputError
 from remediate.model import HostPlan, HostResult, Plan, TaskRef
-from remediate.secrets import mask_value
+from remediate.secrets import mask_dict
 from remediate.tasks import TaskRegistry, default_registry
 
 
@@ -58,9 +58,13 @@ class PlayTargets:
     targets: tuple[Target, ...]
 
     def meta(self) -> dict[str, Any]:
-        return {"index": self.index, "name": self.name, "serial": list(self.policy.serial),
-                "max_fail_percentage": self.policy.max_fail_percentage,
-                "any_errors_fatal": self.policy.any_errors_fatal}
+        return {
+            "index": self.index,
+            "name": self.name,
+            "serial": list(self.policy.serial),
+            "max_fail_percentage": self.policy.max_fail_percentage,
+            "any_errors_fatal": self.policy.any_errors_fatal,
+        }
 
 
 def now() -> str:
@@ -84,12 +88,17 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
                 index = play.tasks.index(call)
                 args = render_args(call, play, host, extra_vars=options.extra_vars, groups=groups)
                 task = render_task(call, play, host, registry, options.extra_vars, groups)
-                bound.append(BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task))
+                bound.append(
+                    BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task)
+                )
             targets.append(Target(host, p_index, tuple(bound)))
-        policy = FleetPolicy(forks=options.forks, serial=tuple(play.serial),
-                             max_fail_percentage=play.max_fail_percentage,
-                             any_errors_fatal=play.any_errors_fatal,
-                             host_deadline=options.host_deadline)
+        policy = FleetPolicy(
+            forks=options.forks,
+            serial=tuple(play.serial),
+            max_fail_percentage=play.max_fail_percentage,
+            any_errors_fatal=play.any_errors_fatal,
+            host_deadline=options.host_deadline,
+        )
         plays.append(PlayTargets(p_index, play.name, policy, tuple(targets)))
     return plays
 
@@ -128,18 +137,24 @@ def plan_plays(plays: Sequence[PlayTargets], options: Options) -> list[HostPlan]
         def worker(name: str, by_name: dict[str, Target] = by_name) -> HostPlan:
             emit("host.started", host=name)
             result = _plan_one(by_name[name], connect)
-            emit("host.finished", host=name, status=result.status if result.failed else
-                 ("changed" if result.changes else "ok"))
+            emit(
+                "host.finished",
+                host=name,
+                status=result.status if result.failed else ("changed" if result.changes else "ok"),
+            )
             return result
 
         outcome = run_fleet(
-            list(by_name), worker, attrs.evolve(play.policy, serial=(), max_fail_percentage=None,
-                                                any_errors_fatal=False),
+            list(by_name),
+            worker,
+            attrs.evolve(play.policy, serial=(), max_fail_percentage=None, any_errors_fatal=False),
             is_failure=lambda hp: hp.failed,
             on_deadline=lambda n, b=by_name: hostwork.failed_plan(  # type: ignore[misc]
-                b[n], TimeoutError("host deadline exceeded")),
+                b[n], TimeoutError("host deadline exceeded")
+            ),
             on_skipped=lambda n, b=by_name: hostwork.failed_plan(  # type: ignore[misc]
-                b[n], RuntimeError("skipped")),
+                b[n], RuntimeError("skipped")
+            ),
         )
         host_plans.extend(outcome.results[name] for name in by_name)
     return host_plans
@@ -157,10 +172,16 @@ def make_plan(playbook: Any, inventory: Any, options: Options) -> Plan:
     plays = prepare(playbook, inventory, options)
     hosts = plan_plays(plays, options)
     plan = Plan(
-        hosts=tuple(hosts), playbook=str(playbook.path), inventory=tuple(inventory.sources),
-        playbook_digest=playbook.digest(), inventory_digest=inventory.digest(), created=now(),
-        limit=options.limit, tags=options.tags, skip_tags=options.skip_tags,
-        extra_vars=dict(mask_value(dict(options.extra_vars))),  # type: ignore[call-overload]
+        hosts=tuple(hosts),
+        playbook=str(playbook.path),
+        inventory=tuple(inventory.sources),
+        playbook_digest=playbook.digest(),
+        inventory_digest=inventory.digest(),
+        created=now(),
+        limit=options.limit,
+        tags=options.tags,
+        skip_tags=options.skip_tags,
+        extra_vars=mask_dict(options.extra_vars),
         plays=tuple(p.meta() for p in plays),
     )
     return plan
@@ -193,18 +214,24 @@ def _start_run(kind: str, meta: Mapping[str, Any], options: Options) -> _Run:
     return _Run(runs, info.run_id, journal, _emitter(options, info.run_id), options.connect())
 
 
-def _finish_run(run: _Run, results: Sequence[HostResult], aborted: bool, reason: str | None) -> None:
+def _finish_run(
+    run: _Run, results: Sequence[HostResult], aborted: bool, reason: str | None
+) -> None:
     run.journal.close()
     summary: dict[str, Any] = {"aborted": aborted, "abort_reason": reason, "hosts": {}}
     for r in results:
-        summary["hosts"][r.host] = {"status": r.status, "message": r.message,
-                                    "changed": sum(1 for c in r.changes if c.changed)}
+        summary["hosts"][r.host] = {
+            "status": r.status,
+            "message": r.message,
+            "changed": sum(1 for c in r.changes if c.changed),
+        }
     run.runs.finish(run.runs.get(run.run_id), summary)
     run.emit("run.finished", status="aborted" if aborted else "done", message=reason)
 
 
-def _run_plays(run: _Run, plays: Sequence[PlayTargets],
-               work: Callable[[Target], HostResult]) -> tuple[list[HostResult], bool, str | None]:
+def _run_plays(
+    run: _Run, plays: Sequence[PlayTargets], work: Callable[[Target], HostResult]
+) -> tuple[list[HostResult], bool, str | None]:
     results: list[HostResult] = []
     for play in plays:
         by_name = {t.host.name: t for t in play.targets}
@@ -217,7 +244,10 @@ def _run_plays(run: _Run, plays: Sequence[PlayTargets],
             return result
 
         outcome = run_fleet(
-            list(by_name), worker, play.policy, is_failure=counts_as_failure,
+            list(by_name),
+            worker,
+            play.policy,
+            is_failure=counts_as_failure,
             on_deadline=lambda n: HostResult(n, "failed", message="host deadline exceeded"),
             on_skipped=lambda n: HostResult(n, "skipped", message="not started: run aborted"),
         )
@@ -257,35 +287,46 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
                 changes, findings = reviewed.changes, reviewed.findings
                 drift = hostwork.check_drift(conn, target, changes) if changes else None
                 if drift:
-                    return hostwork.host_result(target, "stale", findings=findings,
-                                                message=f"host changed since the plan: {drift}",
-                                                conn=conn)
+                    return hostwork.host_result(
+                        target,
+                        "stale",
+                        findings=findings,
+                        message=f"host changed since the plan: {drift}",
+                        conn=conn,
+                    )
             if not changes:
                 return hostwork.host_result(target, "ok", findings=findings, conn=conn)
             results, error = hostwork.apply_changes(conn, target, changes, run.journal, run.emit)
             if error is None:
                 error = hostwork.verify_converged(conn, target, [r.change for r in results])
-            return hostwork.host_result(target, hostwork.settle(results, error), results,
-                                        findings, error, conn)
+            return hostwork.host_result(
+                target, hostwork.settle(results, error), results, findings, error, conn
+            )
     except Exception as exc:  # noqa: BLE001 - a host's failure is its status
         status = "unreachable" if isinstance(exc, hostwork.ConnectionFailed) else "failed"
         return hostwork.host_result(target, status, message=hostwork.describe(exc))
 
 
-def run_playbook(playbook: Any, inventory: Any, options: Options,
-                 meta: Mapping[str, Any]) -> tuple[str, list[HostResult], bool, str | None]:
+def run_playbook(
+    playbook: Any, inventory: Any, options: Options, meta: Mapping[str, Any]
+) -> tuple[str, list[HostResult], bool, str | None]:
     plays = prepare(playbook, inventory, options)
-    run = _start_run("apply", {**meta, "playbook_digest": playbook.digest(),
-                               "inventory_digest": inventory.digest()}, options)
+    run = _start_run(
+        "apply",
+        {**meta, "playbook_digest": playbook.digest(), "inventory_digest": inventory.digest()},
+        options,
+    )
     run.emit("run.started", total=sum(len(p.targets) for p in plays))
     results, aborted, reason = _run_plays(
-        run, plays, lambda t: _locked(run, t, lambda: _apply_target(run, t, None)))
+        run, plays, lambda t: _locked(run, t, lambda: _apply_target(run, t, None))
+    )
     _finish_run(run, results, aborted, reason)
     return run.run_id, results, aborted, reason
 
 
-def apply_saved(plan: Plan, inventory: Any,
-                options: Options, meta: Mapping[str, Any]) -> tuple[str, list[HostResult], bool, str | None]:
+def apply_saved(
+    plan: Plan, inventory: Any, options: Options, meta: Mapping[str, Any]
+) -> tuple[str, list[HostResult], bool, str | None]:
     """Apply exactly the reviewed changes; hosts whose facts moved are refused as stale."""
     registry = options.tasks()
     plays: list[PlayTargets] = []
@@ -295,21 +336,36 @@ def apply_saved(plan: Plan, inventory: Any,
         targets = []
         for hp in (h for h in plan.hosts if h.play == index and h.status == "planned"):
             host = inventory.get_host(hp.host)
-            bound = tuple(BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks)
+            bound = tuple(
+                BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks
+            )
             targets.append(Target(host, index, bound))
             reviewed[(index, hp.host)] = hp
-        policy = FleetPolicy(forks=options.forks, serial=tuple(p_meta.get("serial") or ()),
-                             max_fail_percentage=p_meta.get("max_fail_percentage"),
-                             any_errors_fatal=bool(p_meta.get("any_errors_fatal")),
-                             host_deadline=options.host_deadline)
+        policy = FleetPolicy(
+            forks=options.forks,
+            serial=tuple(p_meta.get("serial") or ()),
+            max_fail_percentage=p_meta.get("max_fail_percentage"),
+            any_errors_fatal=bool(p_meta.get("any_errors_fatal")),
+            host_deadline=options.host_deadline,
+        )
         plays.append(PlayTargets(index, str(p_meta.get("name", "")), policy, tuple(targets)))
-    run = _start_run("apply", {**meta, "playbook": plan.playbook, "inventory": list(plan.inventory),
-                               "playbook_digest": plan.playbook_digest,
-                               "inventory_digest": plan.inventory_digest,
-                               "plan_created": plan.created}, options)
+    run = _start_run(
+        "apply",
+        {
+            **meta,
+            "playbook": plan.playbook,
+            "inventory": list(plan.inventory),
+            "playbook_digest": plan.playbook_digest,
+            "inventory_digest": plan.inventory_digest,
+            "plan_created": plan.created,
+        },
+        options,
+    )
     run.emit("run.started", total=sum(len(p.targets) for p in plays))
     results, aborted, reason = _run_plays(
-        run, plays, lambda t: _locked(run, t, lambda: _apply_target(
-            run, t, reviewed[(t.play, t.host.name)])))
+        run,
+        plays,
+        lambda t: _locked(run, t, lambda: _apply_target(run, t, reviewed[(t.play, t.host.name)])),
+    )
     _finish_run(run, results, aborted, reason)
     return run.run_id, results, aborted, reason

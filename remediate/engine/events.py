@@ -11,14 +11,16 @@ from typing import Any, TextIO
 
 import attrs
 
-from remediate.secrets import mask_value
+from remediate.secrets import mask_dict
 
 
 @attrs.frozen
 class Event:
     """Something that happened during a run, for progress displays and logs."""
 
-    kind: str  # run.started | run.finished | host.started | host.finished | change.started | change.finished
+    # run.started | run.finished | play.started | host.started | host.finished |
+    # change.started | change.finished
+    kind: str
     run: str | None = None
     host: str | None = None
     address: str | None = None
@@ -29,7 +31,7 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         body = {k: v for k, v in attrs.asdict(self).items() if v is not None}
-        return dict(mask_value(body))  # type: ignore[call-overload]
+        return mask_dict(body)
 
 
 EventSink = Callable[[Event], None]

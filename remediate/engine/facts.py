@@ -21,18 +21,25 @@ def unique_facts(requests: Iterable[Fact]) -> list[Fact]:
 def gather_facts(conn: Connection, host: Host, requests: Sequence[Fact]) -> dict[str, Any]:
     """Read every requested fact: one pipelined batch, plus one more only if a fact asks."""
     facts = unique_facts(requests)
-    values = _batch(conn, host, facts, lambda f: f.commands(host),
-                    lambda f, results: f.process(host, results))
+    values = _batch(
+        conn, host, facts, lambda f: f.commands(host), lambda f, results: f.process(host, results)
+    )
     needing = [f for f in facts if f.refine(host, values[f.key])]
     if needing:
-        refined = _batch(conn, host, needing, lambda f: f.refine(host, values[f.key]),
-                         lambda f, results: f.process_refined(host, values[f.key], results))
+        refined = _batch(
+            conn,
+            host,
+            needing,
+            lambda f: f.refine(host, values[f.key]),
+            lambda f, results: f.process_refined(host, values[f.key], results),
+        )
         values.update(refined)
     return values
 
 
-def _batch(conn: Connection, host: Host, facts: Sequence[Fact], commands_of: Any,
-           process: Any) -> dict[str, Any]:
+def _batch(
+    conn: Connection, host: Host, facts: Sequence[Fact], commands_of: Any, process: Any
+) -> dict[str, Any]:
     commands: list[str] = []
     spans: list[tuple[Fact, int, int]] = []
     for fact in facts:

@@ -12,8 +12,18 @@ from remediate.engine.facts import gather_facts
 from remediate.engine.journal import Journal
 from remediate.engine.planning import BoundTask, describe_drift, fingerprints, plan_tasks, show
 from remediate.errors import ConnectionFailed, RemediateError, UnknownOutcome
-from remediate.model import Change, ChangeResult, ConnectionSettings, Finding, Host, HostPlan, HostResult
-from remediate.secrets import mask_value
+
+__all__ = ["ConnectionFailed", "Connector", "Target"]
+from remediate.model import (
+    Change,
+    ChangeResult,
+    ConnectionSettings,
+    Finding,
+    Host,
+    HostPlan,
+    HostResult,
+)
+from remediate.secrets import mask_dict
 from remediate.transport.base import Connection
 
 Connector = Callable[[ConnectionSettings], Connection]
@@ -36,30 +46,47 @@ class Target:
 
 def task_record(bound: BoundTask) -> dict[str, Any]:
     ref = bound.ref
-    return {"play": ref.play, "index": ref.index, "type": ref.type_name, "name": ref.name,
-            "args": mask_value(dict(ref.args))}
+    return {
+        "play": ref.play,
+        "index": ref.index,
+        "type": ref.type_name,
+        "name": ref.name,
+        "args": mask_dict(ref.args),
+    }
 
 
 def change_record(change: Change) -> dict[str, Any]:
-    return dict(mask_value(attrs.asdict(change)))  # type: ignore[call-overload]
+    return mask_dict(attrs.asdict(change))
 
 
 def gather(conn: Connection, target: Target) -> dict[str, Any]:
-    return gather_facts(conn, target.host, [f for b in target.tasks for f in b.task.facts(target.host)])
+    return gather_facts(
+        conn, target.host, [f for b in target.tasks for f in b.task.facts(target.host)]
+    )
 
 
 def plan_target(conn: Connection, target: Target) -> HostPlan:
     facts = gather(conn, target)
     changes, findings = plan_tasks(target.host, target.tasks, facts)
-    return HostPlan(host=target.host.name, play=target.play, changes=tuple(changes),
-                    findings=tuple(findings), tasks=tuple(b.ref for b in target.tasks),
-                    round_trips=conn.round_trips)
+    return HostPlan(
+        host=target.host.name,
+        play=target.play,
+        changes=tuple(changes),
+        findings=tuple(findings),
+        tasks=tuple(b.ref for b in target.tasks),
+        round_trips=conn.round_trips,
+    )
 
 
 def failed_plan(target: Target, exc: Exception) -> HostPlan:
     status = "unreachable" if isinstance(exc, ConnectionFailed) else "failed"
-    return HostPlan(host=target.host.name, play=target.play, status=status, error=describe(exc),
-                    tasks=tuple(b.ref for b in target.tasks))
+    return HostPlan(
+        host=target.host.name,
+        play=target.play,
+        status=status,
+        error=describe(exc),
+        tasks=tuple(b.ref for b in target.tasks),
+    )
 
 
 def describe(exc: BaseException) -> str:
@@ -80,8 +107,9 @@ def check_drift(conn: Connection, target: Target, reviewed: Sequence[Change]) ->
     return "; ".join(describe_drift(reviewed, current))
 
 
-def apply_changes(conn: Connection, target: Target, changes: Sequence[Change], journal: Journal,
-                  emit: Emitter) -> tuple[list[ChangeResult], str | None]:
+def apply_changes(
+    conn: Connection, target: Target, changes: Sequence[Change], journal: Journal, emit: Emitter
+) -> tuple[list[ChangeResult], str | None]:
     """Journal intent, apply, journal outcome, change by change; stop at the first failure."""
     results: list[ChangeResult] = []
     for change in changes:
@@ -92,19 +120,28 @@ def apply_changes(conn: Connection, target: Target, changes: Sequence[Change], j
         try:
             bound.task.apply(conn, target.host, change)
         except UnknownOutcome as exc:
-            journal.record_outcome(target.host.name, record, task, change.before, change.after,
-                                   "unknown", describe(exc))
+            journal.record_outcome(
+                target.host.name,
+                record,
+                task,
+                change.before,
+                change.after,
+                "unknown",
+                describe(exc),
+            )
             results.append(ChangeResult(change, "failed", describe(exc)))
             emit("change.finished", host=target.host.name, address=change.address, status="unknown")
             return results, f"{change.address}: outcome unknown: {describe(exc)}"
         except (RemediateError, OSError) as exc:
-            journal.record_outcome(target.host.name, record, task, change.before, change.after,
-                                   "failed", describe(exc))
+            journal.record_outcome(
+                target.host.name, record, task, change.before, change.after, "failed", describe(exc)
+            )
             results.append(ChangeResult(change, "failed", describe(exc)))
             emit("change.finished", host=target.host.name, address=change.address, status="failed")
             return results, f"{change.address}: {describe(exc)}"
-        journal.record_outcome(target.host.name, record, task, change.before, change.after,
-                               "applied")
+        journal.record_outcome(
+            target.host.name, record, task, change.before, change.after, "applied"
+        )
         results.append(ChangeResult(change, "applied"))
         emit("change.finished", host=target.host.name, address=change.address, status="applied")
     return results, None
@@ -118,16 +155,29 @@ def verify_converged(conn: Connection, target: Target, applied: Sequence[Change]
     left = [c for c in current if c.address in wanted]
     if not left:
         return None
-    return "; ".join(f"{c.address} did not converge: wanted {show(wanted[c.address].after)}, "
-                     f"host has {show(c.before)}" for c in left)
+    return "; ".join(
+        f"{c.address} did not converge: wanted {show(wanted[c.address].after)}, "
+        f"host has {show(c.before)}"
+        for c in left
+    )
 
 
-def host_result(target: Target, status: str, results: Sequence[ChangeResult] = (),
-                findings: Sequence[Finding] = (), message: str | None = None,
-                conn: Connection | None = None) -> HostResult:
-    return HostResult(host=target.host.name, status=status, changes=tuple(results),
-                      findings=tuple(findings), message=message,
-                      round_trips=conn.round_trips if conn is not None else 0)
+def host_result(
+    target: Target,
+    status: str,
+    results: Sequence[ChangeResult] = (),
+    findings: Sequence[Finding] = (),
+    message: str | None = None,
+    conn: Connection | None = None,
+) -> HostResult:
+    return HostResult(
+        host=target.host.name,
+        status=status,
+        changes=tuple(results),
+        findings=tuple(findings),
+        message=message,
+        round_trips=conn.round_trips if conn is not None else 0,
+    )
 
 
 def settle(results: Sequence[ChangeResult], error: str | None) -> str:

@@ -76,23 +76,49 @@ class Journal:
         self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         fsync_dir(directory)
 
-    def record_intent(self, host: str, change: Mapping[str, Any], task: Mapping[str, Any],
-                      before: Any, after: Any) -> Record:
+    def record_intent(
+        self, host: str, change: Mapping[str, Any], task: Mapping[str, Any], before: Any, after: Any
+    ) -> Record:
         return self._append(host, change, task, "intent", before, after, None, None)
 
-    def record_outcome(self, host: str, change: Mapping[str, Any], task: Mapping[str, Any],
-                       before: Any, after: Any, status: str, error: str | None = None) -> Record:
+    def record_outcome(
+        self,
+        host: str,
+        change: Mapping[str, Any],
+        task: Mapping[str, Any],
+        before: Any,
+        after: Any,
+        status: str,
+        error: str | None = None,
+    ) -> Record:
         return self._append(host, change, task, "outcome", before, after, status, error)
 
-    def _append(self, host: str, change: Mapping[str, Any], task: Mapping[str, Any], phase: str,
-                before: Any, after: Any, status: str | None, error: str | None) -> Record:
+    def _append(
+        self,
+        host: str,
+        change: Mapping[str, Any],
+        task: Mapping[str, Any],
+        phase: str,
+        before: Any,
+        after: Any,
+        status: str | None,
+        error: str | None,
+    ) -> Record:
         with self._lock:
             self._seq += 1
             record = Record(
-                seq=self._seq, run=self.run_id, host=host, address=str(change["address"]),
-                phase=phase, before=before, after=after,
+                seq=self._seq,
+                run=self.run_id,
+                host=host,
+                address=str(change["address"]),
+                phase=phase,
+                before=before,
+                after=after,
                 time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                status=status, error=error, change=dict(change), task=dict(task),
+                status=status,
+                error=error,
+                change=dict(change),
+                task=dict(task),
             )
             body = attrs.asdict(record)
             body["sum"] = _checksum(self._last_sum, body)

@@ -30,23 +30,44 @@ def _has_secret(value: Any) -> bool:
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The plan as a JSON document."""
-    hosts, changes = [], []
+    hosts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for hp in plan.hosts:
-        hosts.append({
-            "host": hp.host, "play": hp.play, "status": hp.status, "error": hp.error,
-            "round_trips": hp.round_trips,
-            "tasks": [{"index": t.index, "type": t.type_name, "name": t.name,
-                       "args": mask_value(dict(t.args))} for t in hp.tasks],
-            "findings": [attrs.asdict(f) for f in hp.findings],
-        })
+        hosts.append(
+            {
+                "host": hp.host,
+                "play": hp.play,
+                "status": hp.status,
+                "error": hp.error,
+                "round_trips": hp.round_trips,
+                "tasks": [
+                    {
+                        "index": t.index,
+                        "type": t.type_name,
+                        "name": t.name,
+                        "args": mask_value(dict(t.args)),
+                    }
+                    for t in hp.tasks
+                ],
+                "findings": [attrs.asdict(f) for f in hp.findings],
+            }
+        )
         changes.extend({"host": hp.host, "play": hp.play, **_change_json(c)} for c in hp.changes)
     return {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "created": plan.created,
-        "playbook": plan.playbook, "playbook_digest": plan.playbook_digest,
-        "inventory": list(plan.inventory), "inventory_digest": plan.inventory_digest,
-        "limit": plan.limit, "tags": list(plan.tags), "skip_tags": list(plan.skip_tags),
-        "extra_vars": mask_value(dict(plan.extra_vars)), "plays": [dict(p) for p in plan.plays],
-        "hosts": hosts, "resource_changes": changes,
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "created": plan.created,
+        "playbook": plan.playbook,
+        "playbook_digest": plan.playbook_digest,
+        "inventory": list(plan.inventory),
+        "inventory_digest": plan.inventory_digest,
+        "limit": plan.limit,
+        "tags": list(plan.tags),
+        "skip_tags": list(plan.skip_tags),
+        "extra_vars": mask_value(dict(plan.extra_vars)),
+        "plays": [dict(p) for p in plan.plays],
+        "hosts": hosts,
+        "resource_changes": changes,
     }
 
 
@@ -56,8 +77,9 @@ def _change_json(change: Change) -> dict[str, Any]:
 
 
 def secret_arguments(plan: Plan) -> list[str]:
-    return [f"{hp.host}: task {t.name!r}" for hp in plan.hosts for t in hp.tasks
-            if _has_secret(t.args)]
+    return [
+        f"{hp.host}: task {t.name!r}" for hp in plan.hosts for t in hp.tasks if _has_secret(t.args)
+    ]
 
 
 def write_plan(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
@@ -89,8 +111,14 @@ class _Reader:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a number", list: "a list", dict: "an object",
-             bool: "true or false", type(None): "null"}
+    names = {
+        str: "a string",
+        int: "a number",
+        list: "a list",
+        dict: "an object",
+        bool: "true or false",
+        type(None): "null",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -108,22 +136,30 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise InputError(f"not a JSON plan: {exc.msg}", name, exc.lineno, exc.colno) from exc
     r = _Reader(name)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-        raise InputError("not a remediate plan (no \"format\": \"remediate-plan\")", name)
+        raise InputError('not a remediate plan (no "format": "remediate-plan")', name)
     version = r.get(doc, "format_version", int, "")
     if version != FORMAT_VERSION:
-        raise InputError(f"plan format version {version} is not supported (this remediate "
-                         f"reads version {FORMAT_VERSION}); make the plan again", name)
+        raise InputError(
+            f"plan format version {version} is not supported (this remediate "
+            f"reads version {FORMAT_VERSION}); make the plan again",
+            name,
+        )
     plays = r.get(doc, "plays", list, "")
     changes_by_host = _read_changes(r, r.get(doc, "resource_changes", list, ""))
-    hosts = tuple(_read_host(r, body, i, changes_by_host)
-                  for i, body in enumerate(r.get(doc, "hosts", list, "")))
+    hosts = tuple(
+        _read_host(r, body, i, changes_by_host)
+        for i, body in enumerate(r.get(doc, "hosts", list, ""))
+    )
     plan = Plan(
-        hosts=hosts, playbook=r.get(doc, "playbook", str, ""),
+        hosts=hosts,
+        playbook=r.get(doc, "playbook", str, ""),
         inventory=tuple(r.get(doc, "inventory", list, "")),
         playbook_digest=r.get(doc, "playbook_digest", str, ""),
         inventory_digest=r.get(doc, "inventory_digest", str, ""),
-        created=r.get(doc, "created", str, ""), limit=doc.get("limit"),
-        tags=tuple(doc.get("tags") or ()), skip_tags=tuple(doc.get("skip_tags") or ()),
+        created=r.get(doc, "created", str, ""),
+        limit=doc.get("limit"),
+        tags=tuple(doc.get("tags") or ()),
+        skip_tags=tuple(doc.get("skip_tags") or ()),
         extra_vars=doc.get("extra_vars") or {},
         plays=tuple(_read_play(r, p, i) for i, p in enumerate(plays)),
     )
@@ -140,7 +176,8 @@ def _read_changes(r: _Reader, items: list[Any]) -> dict[tuple[str, int], list[Ch
             change = Change(
                 address=r.get(body, "address", str, where),
                 action=r.get(body, "action", str, where),
-                before=body.get("before"), after=body.get("after"),
+                before=body.get("before"),
+                after=body.get("after"),
                 reason=r.get(body, "reason", str, where),
                 reversible=r.get(body, "reversible", bool, where),
                 fingerprint=r.get(body, "fingerprint", str, where),
@@ -154,24 +191,43 @@ def _read_changes(r: _Reader, items: list[Any]) -> dict[tuple[str, int], list[Ch
     return out
 
 
-def _read_host(r: _Reader, body: Any, i: int,
-               changes: dict[tuple[str, int], list[Change]]) -> HostPlan:
+def _read_host(
+    r: _Reader, body: Any, i: int, changes: dict[tuple[str, int], list[Change]]
+) -> HostPlan:
     where = f"hosts[{i}]"
     host = r.get(body, "host", str, where)
     play = r.get(body, "play", int, where)
     tasks = tuple(
-        TaskRef(play=play, index=r.get(t, "index", int, f"{where}.tasks[{j}]"),
-                type_name=r.get(t, "type", str, f"{where}.tasks[{j}]"),
-                name=r.get(t, "name", str, f"{where}.tasks[{j}]"),
-                args=r.get(t, "args", dict, f"{where}.tasks[{j}]"))
-        for j, t in enumerate(r.get(body, "tasks", list, where)))
-    findings = tuple(Finding(address=str(f.get("address", "")), message=str(f.get("message", "")),
-                             severity=str(f.get("severity", "warning")), task=str(f.get("task", "")),
-                             evidence=tuple(f.get("evidence") or ()))
-                     for f in r.get(body, "findings", list, where) if isinstance(f, dict))
-    return HostPlan(host=host, play=play, status=r.get(body, "status", str, where),
-                    error=body.get("error"), changes=tuple(changes.get((host, play), [])),
-                    findings=findings, tasks=tasks, round_trips=int(body.get("round_trips") or 0))
+        TaskRef(
+            play=play,
+            index=r.get(t, "index", int, f"{where}.tasks[{j}]"),
+            type_name=r.get(t, "type", str, f"{where}.tasks[{j}]"),
+            name=r.get(t, "name", str, f"{where}.tasks[{j}]"),
+            args=r.get(t, "args", dict, f"{where}.tasks[{j}]"),
+        )
+        for j, t in enumerate(r.get(body, "tasks", list, where))
+    )
+    findings = tuple(
+        Finding(
+            address=str(f.get("address", "")),
+            message=str(f.get("message", "")),
+            severity=str(f.get("severity", "warning")),
+            task=str(f.get("task", "")),
+            evidence=tuple(f.get("evidence") or ()),
+        )
+        for f in r.get(body, "findings", list, where)
+        if isinstance(f, dict)
+    )
+    return HostPlan(
+        host=host,
+        play=play,
+        status=r.get(body, "status", str, where),
+        error=body.get("error"),
+        changes=tuple(changes.get((host, play), [])),
+        findings=findings,
+        tasks=tasks,
+        round_trips=int(body.get("round_trips") or 0),
+    )
 
 
 def _read_play(r: _Reader, body: Any, i: int) -> dict[str, Any]:
@@ -181,5 +237,10 @@ def _read_play(r: _Reader, body: Any, i: int) -> dict[str, Any]:
     fail = body.get("max_fail_percentage")
     if fail is not None and not isinstance(fail, (int, float)):
         raise r.fail(f"{where}.max_fail_percentage", "expected a number or null")
-    return {"index": index, "name": str(body.get("name", "")), "serial": serial,
-            "max_fail_percentage": fail, "any_errors_fatal": bool(body.get("any_errors_fatal"))}
+    return {
+        "index": index,
+        "name": str(body.get("name", "")),
+        "serial": serial,
+        "max_fail_percentage": fail,
+        "any_errors_fatal": bool(body.get("any_errors_fatal")),
+    }

@@ -30,8 +30,9 @@ def fingerprint(bound: BoundTask, host: Host, facts: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
-def plan_tasks(host: Host, tasks: Sequence[BoundTask],
-               facts: Mapping[str, Any]) -> tuple[list[Change], list[Finding]]:
+def plan_tasks(
+    host: Host, tasks: Sequence[BoundTask], facts: Mapping[str, Any]
+) -> tuple[list[Change], list[Finding]]:
     """Every task's Changes (fingerprinted, addresses unique) and Findings for one host."""
     changes: list[Change] = []
     findings: list[Finding] = []
@@ -48,13 +49,17 @@ def plan_tasks(host: Host, tasks: Sequence[BoundTask],
                     f"{bound.ref.name}); a run may change a thing only once"
                 )
             owners[item.address] = bound.ref.name
-            changes.append(attrs.evolve(item, fingerprint=print_, task=bound.ref.type_name,
-                                        task_index=bound.ref.index))
+            changes.append(
+                attrs.evolve(
+                    item, fingerprint=print_, task=bound.ref.type_name, task_index=bound.ref.index
+                )
+            )
     return changes, findings
 
 
-def fingerprints(host: Host, tasks: Sequence[BoundTask],
-                 facts: Mapping[str, Any]) -> dict[int, str]:
+def fingerprints(
+    host: Host, tasks: Sequence[BoundTask], facts: Mapping[str, Any]
+) -> dict[int, str]:
     return {bound.ref.index: fingerprint(bound, host, facts) for bound in tasks}
 
 
@@ -65,13 +70,19 @@ def describe_drift(reviewed: Sequence[Change], current: Sequence[Change]) -> lis
     for change in reviewed:
         fresh = now.pop(change.address, None)
         if fresh is None:
-            lines.append(f"{change.address}: no longer needs changing (planned {show(change.before)}"
-                         f" -> {show(change.after)})")
+            lines.append(
+                f"{change.address}: no longer needs changing (planned {show(change.before)}"
+                f" -> {show(change.after)})"
+            )
         elif canonical(fresh.before) != canonical(change.before):
-            lines.append(f"{change.address}: was {show(change.before)} when planned, "
-                         f"now {show(fresh.before)}")
-    lines.extend(f"{c.address}: new change not in the reviewed plan ({show(c.before)} -> "
-                 f"{show(c.after)})" for c in now.values())
+            lines.append(
+                f"{change.address}: was {show(change.before)} when planned, "
+                f"now {show(fresh.before)}"
+            )
+    lines.extend(
+        f"{c.address}: new change not in the reviewed plan ({show(c.before)} -> {show(c.after)})"
+        for c in now.values()
+    )
     return lines or ["facts this plan was computed from have changed"]
 
 

@@ -42,7 +42,8 @@ def journal_entries(records: Sequence[Record]) -> dict[str, list[Entry]]:
     for key, intent in sorted(intents.items(), key=lambda kv: kv[1].seq):
         change = Change(**{k: v for k, v in intent.change.items() if k in _CHANGE_FIELDS})
         per_host.setdefault(intent.host, []).append(
-            Entry(change, intent.task, intent.seq, outcomes.get(key)))
+            Entry(change, intent.task, intent.seq, outcomes.get(key))
+        )
     return per_host
 
 
@@ -63,15 +64,19 @@ def already_reverted(runs: Runs, run_id: str) -> set[tuple[str, str]]:
 
 def plan_rollback(runs: Runs, info: RunInfo, hosts: set[str] | None) -> dict[str, list[Entry]]:
     if info.kind == "rollback":
-        raise InputError(f"run {info.run_id} is itself a rollback; apply the playbook again "
-                         "to redo its changes")
+        raise InputError(
+            f"run {info.run_id} is itself a rollback; apply the playbook again to redo its changes"
+        )
     done = already_reverted(runs, info.run_id)
     todo: dict[str, list[Entry]] = {}
     for host, entries in journal_entries(info.journal()).items():
         if hosts is not None and host not in hosts:
             continue
-        left = [e for e in entries if (host, e.change.address) not in done
-                and e.outcome not in ("not-applied",)]
+        left = [
+            e
+            for e in entries
+            if (host, e.change.address) not in done and e.outcome not in ("not-applied",)
+        ]
         if left:
             todo[host] = list(reversed(left))
     return todo
@@ -96,8 +101,11 @@ def _in_doubt_applied(conn: Any, target: Target, entries: Sequence[Entry]) -> se
         return {e.change.address for e in entries}
     current, _ = plan_tasks(target.host, target.tasks, hostwork.gather(conn, target))
     pending = {c.address for c in current}
-    return {e.change.address for e in entries
-            if e.outcome == "applied" or e.change.address not in pending}
+    return {
+        e.change.address
+        for e in entries
+        if e.outcome == "applied" or e.change.address not in pending
+    }
 
 
 def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> HostResult:
@@ -108,26 +116,35 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
             for entry in entries:
                 results.append(_revert_one(run, conn, target, entry, applied))
                 if results[-1].failed:
-                    return hostwork.host_result(target, "failed", results, (),
-                                                results[-1].error, conn)
+                    return hostwork.host_result(
+                        target, "failed", results, (), results[-1].error, conn
+                    )
             error = None if run is None else _verify_reverted(conn, target, results)
-            return hostwork.host_result(target, hostwork.settle(results, error), results, (),
-                                        error, conn)
+            return hostwork.host_result(
+                target, hostwork.settle(results, error), results, (), error, conn
+            )
     except Exception as exc:  # noqa: BLE001
         status = "unreachable" if isinstance(exc, hostwork.ConnectionFailed) else "failed"
         return hostwork.host_result(target, status, results, message=hostwork.describe(exc))
 
 
-def _revert_one(run: _Run | None, conn: Any, target: Target, entry: Entry,
-                applied: set[str]) -> ChangeResult:
+def _revert_one(
+    run: _Run | None, conn: Any, target: Target, entry: Entry, applied: set[str]
+) -> ChangeResult:
     change = entry.change
     if not change.reversible:
         return ChangeResult(change, "irreversible", "cannot be undone: " + change.reason)
     if change.address not in applied:
         if run is not None:
             record = hostwork.change_record(change)
-            run.journal.record_outcome(target.host.name, record, dict(entry.task), change.after,
-                                       change.before, "not-applied")
+            run.journal.record_outcome(
+                target.host.name,
+                record,
+                dict(entry.task),
+                change.after,
+                change.before,
+                "not-applied",
+            )
         return ChangeResult(change, "not-applied", "was never applied (read from the host)")
     if run is None:
         return ChangeResult(change, "skipped", "would revert (check mode)")
@@ -137,11 +154,19 @@ def _revert_one(run: _Run | None, conn: Any, target: Target, entry: Entry,
     try:
         target.task(change.task_index).task.revert(conn, target.host, change)
     except (RemediateError, OSError) as exc:
-        run.journal.record_outcome(target.host.name, record, task, change.after, change.before,
-                                   "failed", hostwork.describe(exc))
+        run.journal.record_outcome(
+            target.host.name,
+            record,
+            task,
+            change.after,
+            change.before,
+            "failed",
+            hostwork.describe(exc),
+        )
         return ChangeResult(change, "failed", f"{change.address}: {hostwork.describe(exc)}")
-    run.journal.record_outcome(target.host.name, record, task, change.after, change.before,
-                               "reverted")
+    run.journal.record_outcome(
+        target.host.name, record, task, change.after, change.before, "reverted"
+    )
     run.emit("change.finished", host=target.host.name, address=change.address, status="reverted")
     return ChangeResult(change, "reverted")
 
@@ -153,14 +178,20 @@ def _verify_reverted(conn: Any, target: Target, results: Sequence[ChangeResult])
         return None
     current, _ = plan_tasks(target.host, target.tasks, hostwork.gather(conn, target))
     now = {c.address: c for c in current}
-    bad = [f"{a} is {show(now[a].before) if a in now else show(c.after)}, wanted {show(c.before)}"
-           for a, c in reverted.items()
-           if a not in now or show(now[a].before) != show(c.before)]
+    bad = [
+        f"{a} is {show(now[a].before) if a in now else show(c.after)}, wanted {show(c.before)}"
+        for a, c in reverted.items()
+        if a not in now or show(now[a].before) != show(c.before)
+    ]
     return ("did not return to the state before: " + "; ".join(bad)) if bad else None
 
 
-def rollback_run(run_id: str, options: Options, meta: Mapping[str, Any], check: bool = False,
-                 ) -> tuple[str | None, list[HostResult], list[Change]]:
+def rollback_run(
+    run_id: str,
+    options: Options,
+    meta: Mapping[str, Any],
+    check: bool = False,
+) -> tuple[str | None, list[HostResult], list[Change]]:
     """Revert a run's changes newest first; list what cannot be undone."""
     from remediate.inventory import Inventory
 
@@ -171,14 +202,21 @@ def rollback_run(run_id: str, options: Options, meta: Mapping[str, Any], check: 
     if options.limit:
         hosts = {h.name for h in inventory.select("all", options.limit)}
     todo = plan_rollback(runs, info, hosts)
-    irreversible = [e.change for entries in todo.values() for e in entries
-                    if not e.change.reversible]
+    irreversible = [
+        e.change for entries in todo.values() for e in entries if not e.change.reversible
+    ]
     targets = {h: _target(inventory, h, entries, options) for h, entries in todo.items()}
     if not todo:
         return None, [], irreversible
-    run = None if check else _start_run("rollback", {**meta, "rollback_of": run_id,
-                                                    "inventory": info.meta.get("inventory")},
-                                        options)
+    run = (
+        None
+        if check
+        else _start_run(
+            "rollback",
+            {**meta, "rollback_of": run_id, "inventory": info.meta.get("inventory")},
+            options,
+        )
+    )
     policy = FleetPolicy(forks=options.forks, host_deadline=options.host_deadline)
 
     def work(host: str) -> HostResult:
@@ -186,9 +224,14 @@ def rollback_run(run_id: str, options: Options, meta: Mapping[str, Any], check: 
             return _revert_host(None, targets[host], todo[host])
         return _locked(run, targets[host], lambda: _revert_host(run, targets[host], todo[host]))
 
-    outcome = run_fleet(list(todo), work, policy, is_failure=lambda r: r.failed,
-                        on_deadline=lambda n: HostResult(n, "failed", message="deadline exceeded"),
-                        on_skipped=lambda n: HostResult(n, "skipped"))
+    outcome = run_fleet(
+        list(todo),
+        work,
+        policy,
+        is_failure=lambda r: r.failed,
+        on_deadline=lambda n: HostResult(n, "failed", message="deadline exceeded"),
+        on_skipped=lambda n: HostResult(n, "skipped"),
+    )
     results = [outcome.results[h] for h in todo]
     if run is not None:
         _finish_run(run, results, outcome.aborted, outcome.abort_reason)

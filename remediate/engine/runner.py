@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 import time
@@ -24,7 +23,7 @@ def batches(names: Sequence[str], serial: Sequence[int | str]) -> list[list[str]
     step = 0
     while start < len(names):
         size = sizes[min(step, len(sizes) - 1)]
-        out.append(list(names[start:start + size]))
+        out.append(list(names[start : start + size]))
         start += size
         step += 1
     return out
@@ -71,7 +70,7 @@ def run_fleet(
         failed = sum(1 for name in group if is_failure(done[name]))
         reason = _abort_reason(failed, len(group), policy)
         if reason and number < len(groups) - 1:
-            for later in groups[number + 1:]:
+            for later in groups[number + 1 :]:
                 for name in later:
                     results[name] = on_skipped(name)
             return FleetOutcome(results, True, reason)
@@ -86,14 +85,20 @@ def _abort_reason(failed: int, size: int, policy: FleetPolicy) -> str | None:
     if policy.max_fail_percentage is not None and size:
         percent = 100.0 * failed / size
         if percent > policy.max_fail_percentage:
-            return (f"{failed} of {size} hosts in the batch failed ({percent:.0f}%), over "
-                    f"max_fail_percentage {policy.max_fail_percentage:g}%")
+            return (
+                f"{failed} of {size} hosts in the batch failed ({percent:.0f}%), over "
+                f"max_fail_percentage {policy.max_fail_percentage:g}%"
+            )
     return None
 
 
-def _run_batch(group: Sequence[str], worker: Callable[[str], R], policy: FleetPolicy,
-               on_deadline: Callable[[str], R],
-               on_done: Callable[[str, R], None] | None) -> dict[str, R]:
+def _run_batch(
+    group: Sequence[str],
+    worker: Callable[[str], R],
+    policy: FleetPolicy,
+    on_deadline: Callable[[str], R],
+    on_done: Callable[[str, R], None] | None,
+) -> dict[str, R]:
     """Daemon worker threads, so a host stuck past its deadline cannot hold the run open."""
     todo: queue.Queue[str] = queue.Queue()
     for name in group:
@@ -117,37 +122,39 @@ def _run_batch(group: Sequence[str], worker: Callable[[str], R], policy: FleetPo
     return _collect(group, finished, started, lock, policy, on_deadline, on_done)
 
 
-def _collect(group: Sequence[str], finished: queue.Queue[tuple[str, R]],
-             started: dict[str, float], lock: threading.Lock, policy: FleetPolicy,
-             on_deadline: Callable[[str], R],
-             on_done: Callable[[str, R], None] | None) -> dict[str, R]:
+def _collect(
+    group: Sequence[str],
+    finished: queue.Queue[tuple[str, R]],
+    started: dict[str, float],
+    lock: threading.Lock,
+    policy: FleetPolicy,
+    on_deadline: Callable[[str], R],
+    on_done: Callable[[str, R], None] | None,
+) -> dict[str, R]:
     done: dict[str, R] = {}
     while len(done) < len(group):
         try:
             name, result = finished.get(timeout=0.2)
         except queue.Empty:
-            name, result = _overdue(started, done, lock, policy, on_deadline)
-            if not name:
+            late = _overdue(started, done, lock, policy)
+            if late is None:
                 continue
+            name, result = late, on_deadline(late)
         if name in done:
             continue  # a host that finished after its deadline was already reported
-        done[name] = result  # type: ignore[assignment]
+        done[name] = result
         if on_done is not None:
-            on_done(name, result)  # type: ignore[arg-type]
+            on_done(name, result)
     return done
 
 
-def _overdue(started: dict[str, float], done: dict[str, R], lock: threading.Lock,
-             policy: FleetPolicy, on_deadline: Callable[[str], R]) -> tuple[str, R | None]:
+def _overdue(
+    started: dict[str, float], done: dict[str, R], lock: threading.Lock, policy: FleetPolicy
+) -> str | None:
+    """The first host still working past its deadline, if any."""
     if policy.host_deadline is None:
-        return "", None
+        return None
     now = time.monotonic()
     with lock:
         late = [n for n, t in started.items() if n not in done and now - t > policy.host_deadline]
-    if not late:
-        return "", None
-    return late[0], on_deadline(late[0])
-
-
-def percent_of(value: float, total: int) -> int:
-    return math.ceil(total * value / 100)
+    return late[0] if late else None

@@ -103,7 +103,9 @@ class Runs:
         for path in sorted(self.root.iterdir()):
             if (path / RUN_FILE).is_file():
                 try:
-                    found.append(RunInfo(path.name, path, json.loads((path / RUN_FILE).read_text())))
+                    found.append(
+                        RunInfo(path.name, path, json.loads((path / RUN_FILE).read_text()))
+                    )
                 except ValueError:
                     continue
         return found

@@ -15,8 +15,12 @@ from remediate.secrets import mask_value
 
 def result_to_json(result: RunResult) -> dict[str, Any]:
     return {
-        "run_id": result.run_id, "kind": result.kind, "aborted": result.aborted,
-        "exit_code": result.exit_code, "changed": result.changed, "failed": result.failed,
+        "run_id": result.run_id,
+        "kind": result.kind,
+        "aborted": result.aborted,
+        "exit_code": result.exit_code,
+        "changed": result.changed,
+        "failed": result.failed,
         "hosts": [_host_json(h) for h in result.hosts],
         "irreversible": [c.address for c in result.irreversible],
     }
@@ -24,12 +28,21 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
 
 def _host_json(host: HostResult) -> dict[str, Any]:
     return {
-        "host": host.host, "status": host.status, "message": host.message,
+        "host": host.host,
+        "status": host.status,
+        "message": host.message,
         "round_trips": host.round_trips,
-        "changes": [{"address": c.change.address, "action": c.change.action,
-                     "status": c.status, "error": c.error,
-                     "before": mask_value(c.change.before), "after": mask_value(c.change.after)}
-                    for c in host.changes],
+        "changes": [
+            {
+                "address": c.change.address,
+                "action": c.change.action,
+                "status": c.status,
+                "error": c.error,
+                "before": mask_value(c.change.before),
+                "after": mask_value(c.change.after),
+            }
+            for c in host.changes
+        ],
         "findings": [attrs.asdict(f) for f in host.findings],
     }
 
@@ -38,16 +51,24 @@ def write_junit(path: str | Path, suite: str, hosts: Sequence[HostResult]) -> No
     """One testcase per host; failed, unreachable and stale hosts are failures."""
     failures = sum(1 for h in hosts if h.failed)
     root = ET.Element("testsuites")
-    node = ET.SubElement(root, "testsuite", name=suite, tests=str(len(hosts)),
-                         failures=str(failures), errors="0", skipped=str(
-                             sum(1 for h in hosts if h.status == "skipped")))
+    node = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(hosts)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(sum(1 for h in hosts if h.status == "skipped")),
+    )
     for host in hosts:
         case = ET.SubElement(node, "testcase", classname=suite, name=host.host)
         if host.failed:
-            failure = ET.SubElement(case, "failure", type=host.status,
-                                    message=host.message or host.status)
-            failure.text = "\n".join(f"{c.status} {c.change.address} {c.error or ''}".rstrip()
-                                     for c in host.changes)
+            failure = ET.SubElement(
+                case, "failure", type=host.status, message=host.message or host.status
+            )
+            failure.text = "\n".join(
+                f"{c.status} {c.change.address} {c.error or ''}".rstrip() for c in host.changes
+            )
         elif host.status == "skipped":
             ET.SubElement(case, "skipped", message=host.message or "skipped")
         else:

@@ -13,8 +13,14 @@ from remediate.model import Change, ChangeResult, Finding, HostPlan, HostResult,
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 STYLE = {"create": "green", "update": "yellow", "delete": "red"}
-STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red",
-                "unreachable": "bold red", "stale": "bold magenta", "skipped": "dim"}
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "bold red",
+    "unreachable": "bold red",
+    "stale": "bold magenta",
+    "skipped": "dim",
+}
 
 
 def console(stderr: bool = False) -> Console:
@@ -22,7 +28,7 @@ def console(stderr: bool = False) -> Console:
 
 
 def _local(address: str, host: str) -> str:
-    return address[len(host) + 1:] if address.startswith(host + "/") else address
+    return address[len(host) + 1 :] if address.startswith(host + "/") else address
 
 
 def change_line(change: Change, host: str) -> Text:
@@ -51,8 +57,12 @@ def print_plan(plan: Plan, out: Console, diff: bool = True) -> None:
 
 def _print_host_plan(hp: HostPlan, out: Console, diff: bool) -> None:
     if hp.failed:
-        out.print(Text(f"{hp.host}: {hp.status.upper()} {hp.error or ''}".rstrip(),
-                       style=STATUS_STYLE.get(hp.status, "red")))
+        out.print(
+            Text(
+                f"{hp.host}: {hp.status.upper()} {hp.error or ''}".rstrip(),
+                style=STATUS_STYLE.get(hp.status, "red"),
+            )
+        )
         return
     if not hp.changes and not hp.findings:
         out.print(Text(f"{hp.host}: nothing to change", style="green"))
@@ -95,8 +105,9 @@ def _result_detail(result: HostResult) -> str:
     return "; ".join(bits)
 
 
-def print_recap(results: Sequence[HostResult], out: Console, run_id: str | None,
-                verbose: bool = False) -> None:
+def print_recap(
+    results: Sequence[HostResult], out: Console, run_id: str | None, verbose: bool = False
+) -> None:
     out.print(Text("RECAP", style="bold"))
     width = max((len(r.host) for r in results), default=4)
     for result in results:

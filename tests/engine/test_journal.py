@@ -1,4 +1,4 @@
-"""The rollback journal: durable, private, checksum-chained; a torn tail is ignored, damage is not."""
+"""The rollback journal: durable, private, chained; a torn tail is ignored, damage is not."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ def write_three(directory: Path) -> Path:
 def test_records_read_back_in_order_with_sequence_numbers(tmp_path: Path) -> None:
     records = read_journal(write_three(tmp_path))
     assert [(r.seq, r.host, r.phase) for r in records] == [
-        (1, "mail001", "intent"), (2, "mail001", "outcome"), (3, "mail002", "intent")]
+        (1, "mail001", "intent"),
+        (2, "mail001", "outcome"),
+        (3, "mail002", "intent"),
+    ]
     assert records[1].status == "applied"
 
 

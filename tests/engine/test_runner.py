@@ -18,9 +18,14 @@ def test_serial_sizes_last_one_repeats() -> None:
 
 
 def _run(policy: FleetPolicy, bad: set[str]) -> tuple[dict[str, str], bool]:
-    outcome = run_fleet(HOSTS, lambda n: "failed" if n in bad else "ok", policy,
-                        is_failure=lambda r: r == "failed", on_deadline=lambda n: "late",
-                        on_skipped=lambda n: "skipped")
+    outcome = run_fleet(
+        HOSTS,
+        lambda n: "failed" if n in bad else "ok",
+        policy,
+        is_failure=lambda r: r == "failed",
+        on_deadline=lambda n: "late",
+        on_skipped=lambda n: "skipped",
+    )
     return outcome.results, outcome.aborted
 
 
@@ -51,9 +56,14 @@ def test_a_host_past_its_deadline_is_reported_and_the_run_goes_on() -> None:
             release.wait(30)
         return "ok"
 
-    outcome = run_fleet(HOSTS, work, FleetPolicy(forks=4, host_deadline=0.5),
-                        is_failure=lambda r: r != "ok", on_deadline=lambda n: "late",
-                        on_skipped=lambda n: "skipped")
+    outcome = run_fleet(
+        HOSTS,
+        work,
+        FleetPolicy(forks=4, host_deadline=0.5),
+        is_failure=lambda r: r != "ok",
+        on_deadline=lambda n: "late",
+        on_skipped=lambda n: "skipped",
+    )
     release.set()
     assert outcome.results["h03"] == "late"
     assert all(outcome.results[h] == "ok" for h in HOSTS if h != "h03")
@@ -71,6 +81,12 @@ def test_forks_bound_the_hosts_worked_on_at_once() -> None:
             busy[0] -= 1
         return "ok"
 
-    run_fleet(HOSTS, work, FleetPolicy(forks=3), is_failure=lambda r: False,
-              on_deadline=lambda n: "late", on_skipped=lambda n: "skipped")
+    run_fleet(
+        HOSTS,
+        work,
+        FleetPolicy(forks=3),
+        is_failure=lambda r: False,
+        on_deadline=lambda n: "late",
+        on_skipped=lambda n: "skipped",
+    )
     assert peak[0] == 3

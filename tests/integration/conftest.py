@@ -24,15 +24,26 @@ class Cli:
     def __call__(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "REMEDIATE_RUNS_DIR": str(self.runs)}
         env.pop("REMEDIATE_DEBUG", None)
-        done = subprocess.run([sys.executable, "-m", "remediate", *args], capture_output=True,
-                              text=True, env=env, timeout=timeout, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "remediate", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
         assert "Traceback" not in done.stderr, done.stderr
         return done
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         env = {**os.environ, "REMEDIATE_RUNS_DIR": str(self.runs)}
-        return subprocess.Popen([sys.executable, "-m", "remediate", *args], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-m", "remediate", *args],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def latest_run(self) -> str:
         runs = sorted(p.name for p in self.runs.iterdir() if (p / "run.json").exists())

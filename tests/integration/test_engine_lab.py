@@ -22,8 +22,9 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
         yield lab
 
 
-def test_plan_apply_replan_rollback_restores_every_host(fleet: Fleet, cli: Cli,
-                                                        tmp_path: Path) -> None:
+def test_plan_apply_replan_rollback_restores_every_host(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     inventory = str(fleet.inventory_path)
     before = states(fleet)
     plan_file = str(tmp_path / "plan.json")
@@ -57,17 +58,19 @@ def test_plan_apply_replan_rollback_restores_every_host(fleet: Fleet, cli: Cli,
     assert states(fleet) == before
 
 
-def test_a_host_changed_out_of_band_is_stale_and_untouched(fleet: Fleet, cli: Cli,
-                                                           tmp_path: Path) -> None:
+def test_a_host_changed_out_of_band_is_stale_and_untouched(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     plan_file = tmp_path / "plan.json"
-    assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", str(plan_file)
-               ).returncode == 0
+    assert (
+        cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", str(plan_file)).returncode == 0
+    )
     doc = json.loads(plan_file.read_text())
     changed_hosts = sorted({c["host"] for c in doc["resource_changes"]})
     assert len(changed_hosts) >= 2, "the seeded fleet should need changes on several hosts"
     drifted = changed_hosts[0]
     mailbox = doc["resource_changes"][0]["data"]["mailbox"]
-    console = fleet.hosts[drifted].console(f"msbox -set \"{mailbox}\" ReplyOnce 0")
+    console = fleet.hosts[drifted].console(f'msbox -set "{mailbox}" ReplyOnce 0')
     assert console.rc == 0, console
     drifted_state = states(fleet)[drifted]
 
@@ -84,12 +87,24 @@ def test_a_host_changed_out_of_band_is_stale_and_untouched(fleet: Fleet, cli: Cl
 
 @pytest.mark.slow
 def test_sigkill_during_apply_then_rollback_restores_everything(tmp_path: Path, cli: Cli) -> None:
-    with Fleet.start(tmp_path / "lab", hosts=2, workstations=0, mailboxes=40, seed=5,
-                     latency_ms=60) as fleet:
+    with Fleet.start(
+        tmp_path / "lab", hosts=2, workstations=0, mailboxes=40, seed=5, latency_ms=60
+    ) as fleet:
         before = states(fleet)
         plan_file = str(tmp_path / "plan.json")
-        assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", plan_file,
-                   "-e", "fix_reply_once_overrides=true").returncode == 0
+        assert (
+            cli(
+                "plan",
+                PLAYBOOK,
+                "-i",
+                str(fleet.inventory_path),
+                "-o",
+                plan_file,
+                "-e",
+                "fix_reply_once_overrides=true",
+            ).returncode
+            == 0
+        )
         assert len(json.loads(Path(plan_file).read_text())["resource_changes"]) >= 4
 
         proc = cli.popen("apply", plan_file, "-f", "1")

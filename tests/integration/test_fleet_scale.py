@@ -18,8 +18,9 @@ HOSTS = [f"mail{i:03d}" for i in range(1, 101)]
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    with Fleet.start(tmp_path_factory.mktemp("lab"), hosts=100, workstations=0, mailboxes=4,
-                     seed=9) as lab:
+    with Fleet.start(
+        tmp_path_factory.mktemp("lab"), hosts=100, workstations=0, mailboxes=4, seed=9
+    ) as lab:
         yield lab
 
 
@@ -40,11 +41,14 @@ def fast_failures(tmp_path: Path) -> str:
     return str(path)
 
 
-def test_forks_20_over_100_hosts_gives_a_correct_recap(fleet: Fleet, cli: Cli,
-                                                       tmp_path: Path) -> None:
+def test_forks_20_over_100_hosts_gives_a_correct_recap(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     planned = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "--format", "json")
     assert planned.returncode == 0, planned.stderr
-    needing = {h for h in HOSTS if f'"host": "{h}"' in planned.stdout.split('"resource_changes"')[1]}
+    needing = {
+        h for h in HOSTS if f'"host": "{h}"' in planned.stdout.split('"resource_changes"')[1]
+    }
 
     done = cli("run", PLAYBOOK, "-i", str(fleet.inventory_path), "-f", "20")
 
@@ -58,13 +62,15 @@ def test_forks_20_over_100_hosts_gives_a_correct_recap(fleet: Fleet, cli: Cli,
     assert again.returncode == 0, again.stdout
 
 
-def test_refusals_over_max_fail_percentage_stop_after_that_batch(fleet: Fleet, cli: Cli,
-                                                                 tmp_path: Path) -> None:
+def test_refusals_over_max_fail_percentage_stop_after_that_batch(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     playbook = tmp_path / "serial.yml"
     playbook.write_text(
         "- name: reply once in batches\n  hosts: mailsite\n  serial: 10\n"
         "  max_fail_percentage: 20\n  tasks:\n    - name: reply once\n"
-        "      mailsite.reply_once: {}\n")
+        "      mailsite.reply_once: {}\n"
+    )
     # 30 of 100 refuse: one in the first batch (10%, under the threshold), three in the
     # second (30%, over it), the rest later.
     refusing = [HOSTS[0], HOSTS[10], HOSTS[11], HOSTS[12]] + HOSTS[74:100]
@@ -72,8 +78,16 @@ def test_refusals_over_max_fail_percentage_stop_after_that_batch(fleet: Fleet, c
     for name in refusing:
         fleet.set_fault(name, "refuse")
     try:
-        done = cli("run", str(playbook), "-i", str(fleet.inventory_path), "-i",
-                   fast_failures(tmp_path), "-f", "20")
+        done = cli(
+            "run",
+            str(playbook),
+            "-i",
+            str(fleet.inventory_path),
+            "-i",
+            fast_failures(tmp_path),
+            "-f",
+            "20",
+        )
     finally:
         for name in refusing:
             fleet.set_fault(name, "clear")

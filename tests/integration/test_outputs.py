@@ -18,8 +18,9 @@ CANARY = "Canary-Vault-Pw-5e1f0c"
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    with Fleet.start(tmp_path_factory.mktemp("lab"), hosts=2, workstations=1, mailboxes=25,
-                     seed=4) as lab:
+    with Fleet.start(
+        tmp_path_factory.mktemp("lab"), hosts=2, workstations=1, mailboxes=25, seed=4
+    ) as lab:
         yield lab
 
 
@@ -37,21 +38,35 @@ def mailbox_passwords(fleet: Fleet) -> set[str]:
     return {p for p in found if not any(p in n for n in names)}
 
 
-def test_no_secret_reaches_output_plans_journals_events_or_reports(fleet: Fleet, cli: Cli,
-                                                                   tmp_path: Path) -> None:
+def test_no_secret_reaches_output_plans_journals_events_or_reports(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     secrets = {fleet.password, CANARY} | mailbox_passwords(fleet)
     assert len(secrets) > 10
     plan_file, events, junit = tmp_path / "plan.json", tmp_path / "ev.jsonl", tmp_path / "j.xml"
     inventory = str(fleet.inventory_path)
     outputs = [
-        cli("plan", PLAYBOOK, "-i", inventory, "-e", f"vault_password={CANARY}", "-o",
-            str(plan_file), "-v"),
+        cli(
+            "plan",
+            PLAYBOOK,
+            "-i",
+            inventory,
+            "-e",
+            f"vault_password={CANARY}",
+            "-o",
+            str(plan_file),
+            "-v",
+        ),
         cli("plan", PLAYBOOK, "-i", inventory, "--format", "json"),
         cli("apply", str(plan_file), "--events", str(events), "--junit", str(junit), "-v"),
     ]
     run_id = cli.latest_run()
-    outputs += [cli("runs", "show", run_id), cli("runs", "show", run_id, "--format", "json"),
-                cli("rollback", run_id, "--format", "json"), cli("runs")]
+    outputs += [
+        cli("runs", "show", run_id),
+        cli("runs", "show", run_id, "--format", "json"),
+        cli("rollback", run_id, "--format", "json"),
+        cli("runs"),
+    ]
     texts = [o.stdout + o.stderr for o in outputs]
     texts += [p.read_text() for p in cli.runs.rglob("*") if p.is_file()]
     texts += [plan_file.read_text(), events.read_text(), junit.read_text()]
@@ -60,18 +75,29 @@ def test_no_secret_reaches_output_plans_journals_events_or_reports(fleet: Fleet,
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"secret leaked into output: {text[:200]}"
     run_json = json.loads((cli.runs / run_id / "run.json").read_text())
-    for key in ("started", "finished", "user", "playbook_digest", "inventory_digest",
-                "arguments"):
+    for key in ("started", "finished", "user", "playbook_digest", "inventory_digest", "arguments"):
         assert run_json[key], key
     assert f"vault_password={CANARY}" not in " ".join(run_json["arguments"])
 
 
-def test_json_results_events_and_junit_tell_the_same_story(fleet: Fleet, cli: Cli,
-                                                           tmp_path: Path) -> None:
+def test_json_results_events_and_junit_tell_the_same_story(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     events, junit = tmp_path / "events.jsonl", tmp_path / "junit.xml"
-    done = cli("run", PLAYBOOK, "-i", str(fleet.inventory_path), "-e",
-               "fix_reply_once_overrides=true", "--format", "json", "--events", str(events),
-               "--junit", str(junit))
+    done = cli(
+        "run",
+        PLAYBOOK,
+        "-i",
+        str(fleet.inventory_path),
+        "-e",
+        "fix_reply_once_overrides=true",
+        "--format",
+        "json",
+        "--events",
+        str(events),
+        "--junit",
+        str(junit),
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["exit_code"] == 0 and result["kind"] == "apply"
@@ -91,8 +117,9 @@ def test_json_results_events_and_junit_tell_the_same_story(fleet: Fleet, cli: Cl
     cli("rollback", result["run_id"])
 
 
-def test_check_mode_changes_nothing_and_detailed_exit_code_says_pending(fleet: Fleet, cli: Cli
-                                                                        ) -> None:
+def test_check_mode_changes_nothing_and_detailed_exit_code_says_pending(
+    fleet: Fleet, cli: Cli
+) -> None:
     before = {n: fleet.state(n)["domains"] for n in fleet.hosts if n.startswith("mail")}
     checked = cli("run", PLAYBOOK, "-i", str(fleet.inventory_path), "--check", "--diff")
     assert checked.returncode == 0
