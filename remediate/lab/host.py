@@ -64,6 +64,12 @@ class LabHost:
         with self.lock:
             return self._run(command_line, stdin, self.command_hook, self._count)
 
+    def execute_openssh(self, command: str, stdin: bytes | None = None) -> ExecResult:
+        """An SSH exec request as Win32-OpenSSH runs it with cmd as the default shell:
+        `cmd.exe /c "COMMAND"` (quotes added, nothing escaped), so the `/c` rule strips
+        exactly that added pair and COMMAND itself keeps its quotes."""
+        return self.execute(f'"{command}"', stdin)
+
     def console(self, command_line: str) -> ExecResult:
         """The same interpreter for an operator at the console: not counted, no hook."""
         with self.lock:

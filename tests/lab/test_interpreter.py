@@ -391,3 +391,11 @@ def test_if_comparison_operators(host: LabHost) -> None:
     session = host.execute("cmd /q", b"msbox -get x@example.com >nul\r\n"
                            b"if %ERRORLEVEL% NEQ 0 echo failed\r\nif 10 GTR 9 echo num\r\n")
     assert session.stdout.endswith(b"failed\r\nnum\r\n")
+
+
+def test_openssh_exec_keeps_the_commands_own_quotes(host: LabHost) -> None:
+    line = f'"{MSBOX_PATH}" -get "sales@example.com"'
+    assert run(host, line).rc == 9009                     # WinRM: cmd /c LINE strips
+    assert host.execute_openssh(line).stdout.startswith(b"Password=")  # OpenSSH: cmd /c "LINE"
+    session = host.execute_openssh("cmd /q", b"hostname\r\n")
+    assert session.stdout.endswith(b"mail001\r\n")
