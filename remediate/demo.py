@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.rule import Rule
 
-DEMO_DIR = Path("demo-lab")
+DEMO_DIR = Path(os.environ.get("REMEDIATE_DEMO_DIR", "demo-lab"))
 PLAYBOOK = "playbooks/keep-off-blacklists.yml"
 out = Console(highlight=False)
 
@@ -65,7 +65,7 @@ def main() -> int:
         "   MailboxTemplate: blacklist probes then get an auto reply every time."
     )
     with Fleet.start(DEMO_DIR, hosts=3, workstations=1, mailboxes=12, seed=7) as fleet:
-        inventory = str(fleet.inventory_path)
+        inventory = os.path.relpath(fleet.inventory_path)
         before = host_states(fleet)
         remediate("inventory", "-i", inventory, "--graph")
 
@@ -109,7 +109,7 @@ def main() -> int:
                 else "NOT what it was before: a bug."
             )
         )
-    say("Lab stopped. Files are in demo-lab/ (inventory, plan.json, runs/).")
+    say(f"Lab stopped. Files are in {DEMO_DIR}/ (inventory, plan.json, runs/).")
     return 0 if same else 1
 
 
