@@ -31,6 +31,9 @@ NOT_RECOGNIZED = (
 )
 Program = Callable[[HostState, list[str]], ProgramResult]
 Hook = Callable[[str], None]
+# ERRORLEVEL and CD are computed; the clock and RANDOM are fixed so output is reproducible.
+_DYNAMIC = {"ERRORLEVEL": "", "CD": "", "DATE": "Fri 11/27/2026", "TIME": "12:00:00.00",
+            "RANDOM": "4711", "CMDEXTVERSION": "2"}
 ForVars = tuple[dict[str, str], ...]
 
 
@@ -82,18 +85,16 @@ class Interpreter:
 
     # ------------------------------------------------------------ variables
     def lookup(self, name: str) -> str | None:
+        """A variable as `%NAME%` sees it: the environment, then cmd's dynamic names."""
         key = name.upper()
-        if key in self.env:
-            return self.env[key]
-        dynamic = {
-            "ERRORLEVEL": str(self.errorlevel),
-            "CD": self.cwd,
-            "DATE": "Fri 11/27/2026",
-            "TIME": "12:00:00.00",
-            "RANDOM": "4711",
-            "CMDEXTVERSION": "2",
-        }
-        return dynamic.get(key)
+        value = self.env.get(key)
+        if value is not None or key not in _DYNAMIC:
+            return value
+        if key == "ERRORLEVEL":
+            return str(self.errorlevel)
+        if key == "CD":
+            return self.cwd
+        return _DYNAMIC[key]
 
     # ------------------------------------------------------------ entry points
     def run_line(self, line: str) -> None:

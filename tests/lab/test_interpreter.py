@@ -399,3 +399,12 @@ def test_openssh_exec_keeps_the_commands_own_quotes(host: LabHost) -> None:
     assert host.execute_openssh(line).stdout.startswith(b"Password=")  # OpenSSH: cmd /c "LINE"
     session = host.execute_openssh("cmd /q", b"hostname\r\n")
     assert session.stdout.endswith(b"mail001\r\n")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=' \t"\\ab&^%é', max_size=8), max_size=5))
+def test_msvcrt_split_inverts_pythons_list2cmdline(args: list[str]) -> None:
+    # subprocess.list2cmdline quotes by the same Microsoft rules (never emits `""` inside).
+    import subprocess
+
+    assert split_args(subprocess.list2cmdline(args)) == args
