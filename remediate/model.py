@@ -211,6 +211,15 @@ class Plan:
     def failed(self) -> bool:
         return any(hp.failed for hp in self.hosts)
 
+    def raise_on_error(self) -> Plan:
+        """Raise HostFailed naming every host that could not be planned."""
+        from remediate.errors import HostFailed
+
+        bad = [f"{hp.host}: {hp.status} ({hp.error})" for hp in self.hosts if hp.failed]
+        if bad:
+            raise HostFailed("plan incomplete: " + "; ".join(bad))
+        return self
+
 
 @attrs.frozen
 class ChangeResult:

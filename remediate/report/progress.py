@@ -21,7 +21,7 @@ class HostProgress:
     """An event sink: a bar per play advancing as hosts finish."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.enabled = sys.stdout.isatty() if enabled is None else enabled
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -47,6 +47,13 @@ def test_plan_apply_replan_rollback_restores_every_host(
     shown = cli("runs", "show", run_id)
     assert shown.returncode == 0 and "[applied]" in shown.stdout
 
+    applied_state = states(fleet)
+    checked = cli("rollback", run_id, "--check", "-v")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "would revert" in checked.stdout
+    assert states(fleet) == applied_state
+    assert len(list(cli.runs.glob("*/run.json"))) == 1  # a check is not a run
+
     undone = cli("rollback", run_id)
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert "reverted" in undone.stdout
