@@ -9,8 +9,11 @@ Windows OpenSSH, `sh -s` otherwise) with the batch on its stdin.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
+import socket
 import time
 from pathlib import Path
 
@@ -27,7 +30,7 @@ log = logging.getLogger("remediate.transport")
 SYSTEM_KNOWN_HOSTS = Path("/etc/ssh/ssh_known_hosts")
 HOST_KEY_POLICIES = ("reject", "accept-new")
 KEEPALIVE_SECONDS = 15
-_POLL = 0.02
+_POLL = 0.002
 
 
 def user_known_hosts() -> Path:
@@ -113,6 +116,10 @@ class SSHConnection(ShellConnection):
         transport = client.get_transport()
         if transport is not None:
             transport.set_keepalive(KEEPALIVE_SECONDS)
+            # Small SSH messages (stdin EOF, window adjusts) must not wait for delayed ACKs.
+            if isinstance(transport.sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = client
 
     def _new_client(self) -> paramiko.SSHClient:
@@ -192,7 +199,9 @@ def _pump(channel: paramiko.Channel, stdin: bytes, deadline: float, host: str) -
         if time.monotonic() >= deadline:
             raise TimedOut(b"".join(out), b"".join(err))
         if not progressed:
-            time.sleep(_POLL)
+            # The channel's fd turns readable on stdout or stderr data and on close.
+            wait = _POLL if pending else min(0.2, max(deadline - time.monotonic(), 0.0))
+            select.select([channel], [], [], wait)
 
 
 def _send_some(channel: paramiko.Channel, pending: memoryview) -> memoryview:
