@@ -135,21 +135,25 @@ FileContent = bytes | Callable[[], bytes]
 
 @attrs.define
 class FileSystem:
-    """A flat, case-insensitive file store keyed by full Windows path; contents may be lazy."""
+    """A flat, case-insensitive file store keyed by full Windows path.
 
-    files: dict[str, tuple[str, FileContent]] = attrs.field(factory=dict)
+    Generated files (protocol logs) are built on first read; until a client writes one,
+    the JSON dump names it "generated" instead of forcing the work to measure it.
+    """
+
+    files: dict[str, tuple[str, FileContent, bool]] = attrs.field(factory=dict)
 
     def write(self, path: str, content: FileContent) -> None:
-        self.files[path.lower()] = (path, content)
+        self.files[path.lower()] = (path, content, callable(content))
 
     def read(self, path: str) -> bytes | None:
         entry = self.files.get(path.lower())
         if entry is None:
             return None
-        content = entry[1]
+        original, content, generated = entry
         if callable(content):
             content = content()
-            self.files[path.lower()] = (entry[0], content)
+            self.files[path.lower()] = (original, content, generated)
         return content
 
     def exists(self, path: str) -> bool:
@@ -163,20 +167,26 @@ class FileSystem:
         """Names (files and subdirectories) directly inside `directory` matching `pattern`."""
         prefix = directory.rstrip("\\").lower() + "\\"
         names: dict[str, str] = {}
-        for key, (original, _) in self.files.items():
+        low_pattern = pattern.lower()
+        for key, (original, _, _) in self.files.items():
             if key.startswith(prefix):
-                rest = original[len(prefix):]
-                child = rest.split("\\", 1)[0]
-                if fnmatch.fnmatch(child.lower(), pattern.lower()):
+                child = original[len(prefix):].split("\\", 1)[0]
+                if fnmatch.fnmatchcase(child.lower(), low_pattern):
                     names.setdefault(child.lower(), child)
         return sorted(names.values(), key=str.lower)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(original for original, _ in self.files.values()))
+        return iter(sorted(entry[0] for entry in self.files.values()))
 
-    def size(self, path: str) -> int:
-        data = self.read(path)
-        return 0 if data is None else len(data)
+    def describe(self, path: str) -> int | str:
+        """The file's size, or "generated" for a file the lab builds on demand."""
+        entry = self.files.get(path.lower())
+        if entry is None:
+            return 0
+        if entry[2]:
+            return "generated"
+        content = entry[1]
+        return len(content) if isinstance(content, bytes) else 0
 
 
 @attrs.define
@@ -211,7 +221,7 @@ class HostState:
             self.env[name.upper()] = value
 
     def to_json(self) -> dict[str, object]:
-        files = {path: self.fs.size(path) for path in self.fs}
+        files = {path: self.fs.describe(path) for path in self.fs}
         return {
             "hostname": self.hostname,
             "kind": self.kind,

@@ -234,3 +234,14 @@ def test_larger_fleets_mix_problems_across_hosts() -> None:
         assert "MailSite SMTP (TCP-In)" in rules
         for address in host.state.truth["already_login_disabled"]:  # type: ignore[attr-defined]
             assert get(host, address)["LoginDisabled"] == "1"
+
+
+def test_reading_logs_does_not_change_the_state_dump() -> None:
+    host = build_fleet(1, 0, 10, seed=4)[0]
+    before = dump([host])
+    logs = host.console(f'dir /b "{MSBOX_DIR}\\Logs"').stdout.decode().split()
+    assert len(logs) == 9
+    assert host.console(f'type "{MSBOX_DIR}\\Logs\\{logs[0]}"').stdout
+    assert dump([host]) == before
+    host.execute(f'echo x>"{MSBOX_DIR}\\Logs\\{logs[0]}"')
+    assert dump([host]) != before
