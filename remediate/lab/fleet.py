@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import selectors
@@ -26,6 +27,7 @@ from remediate.lab.inventory_file import LabAccess, LabEntry, write_inventory, w
 from remediate.lab.scenarios import LAB_USER, build_fleet, lab_password
 
 TRANSPORTS = ("winrm", "ssh", "both")
+_log = logging.getLogger(__name__)
 Callback = Callable[[socket.socket], None]
 
 
@@ -104,18 +106,24 @@ class Reactor:
 
     def _loop(self) -> None:
         while not self._stopping:
-            for key, _ in self._selector.select(timeout=1.0):
-                kind, callback = key.data
-                if kind == "listen":
-                    self._accept(key.fileobj, callback)  # type: ignore[arg-type]
-                elif kind == "watch":
-                    self._selector.unregister(key.fileobj)
-                    self._submit(callback)
-                else:
-                    with contextlib.suppress(OSError):
-                        self._wake_r.recv(4096)
-            self._apply_ops()
+            try:
+                self._step()
+            except Exception:  # keep serving the other hosts whatever one socket did
+                _log.exception("lab reactor step failed")
         self._close_all()
+
+    def _step(self) -> None:
+        for key, _ in self._selector.select(timeout=1.0):
+            kind, callback = key.data
+            if kind == "listen":
+                self._accept(key.fileobj, callback)  # type: ignore[arg-type]
+            elif kind == "watch":
+                self._selector.unregister(key.fileobj)
+                self._submit(callback)
+            else:
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+        self._apply_ops()
 
     def _apply_ops(self) -> None:
         while True:
@@ -278,6 +286,10 @@ class Fleet:
         return bound
 
     def _winrm_accept(self, servers: _HostServers, sock: socket.socket) -> None:
+        # No worker waits on a client that connects and stays silent: peek once it has sent.
+        self._reactor.watch(sock, lambda: self._winrm_open(servers, sock))
+
+    def _winrm_open(self, servers: _HostServers, sock: socket.socket) -> None:
         assert servers.service is not None
         conn = wsman.open_connection(sock, servers.service, servers.tls)
         if conn is not None:

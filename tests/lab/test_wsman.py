@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -169,3 +170,15 @@ def test_plain_http_post_without_auth_gets_401_with_basic_challenge(lab_fleet: F
                           proxies={"http": "", "https": ""}, timeout=10)
     assert reply.status_code == 500
     assert b"WSManFault" in reply.content
+
+
+def test_silent_connections_do_not_starve_other_clients(lab_fleet: Fleet) -> None:
+    port = lab_fleet.ports["mail002"]["winrm"]
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(80)]
+    try:
+        started = time.monotonic()
+        assert _session(lab_fleet, "mail003", "http").run_cmd("hostname").status_code == 0
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in silent:
+            sock.close()
