@@ -198,9 +198,11 @@ class _Reader:
         allowed = sorted(task_type.argument_names)
         for key in value:
             if key not in allowed:
+                hint = fields.did_you_mean(closest_word(str(key), allowed)) or fields.one_of(
+                    "its arguments", allowed
+                )
                 raise value.key_locations[key].error(
-                    f"unknown argument {show(key)} for {show(type_name)}"
-                    f"{fields.did_you_mean(closest_word(str(key), allowed))}"
+                    f"unknown argument {show(key)} for {show(type_name)}{hint}"
                 )
         locations: dict[str, Location] = {}
         for key in value:
