@@ -46,7 +46,8 @@ class _Loaded:
         self.vars_files = VarsFiles(sources, self.reader)
         walked = list(self.graph.iter_hosts_in_order())
         # Hosts no group reaches (only in odd name clashes) still exist, as in Ansible.
-        self.order = walked + [n for n in self.graph.hosts if n not in set(walked)]
+        reached = set(walked)
+        self.order = walked + [n for n in self.graph.hosts if n not in reached]
         self.raw_vars = {name: self._merged_vars(name) for name in self.order}
         self.all_vars = self._all_group_vars()
         self.matcher = PatternMatcher(self.graph)

@@ -20,13 +20,18 @@ def vars_dir_for(source: str) -> str:
     return os.path.realpath(base or ".")
 
 
-def find_vars_files(directory: str, name: str) -> list[str]:
-    """`<name>` or `<name>.yml|.yaml|.json` (first found wins); a directory gives all its files."""
+def find_vars_files(directory: str, name: str, listing: frozenset[str] | None = None) -> list[str]:
+    """`<name>` or `<name>.yml|.yaml|.json` (first found wins); a directory gives all its files.
+
+    `listing` (the directory's entries, if already known) saves a stat per candidate.
+    """
     if name.startswith(os.sep) or not os.path.isdir(directory):
         return []
     base = os.path.join(directory, name)
     for extension in VARS_EXTENSIONS:
         candidate = base + extension
+        if listing is not None and os.sep not in name and name + extension not in listing:
+            continue
         if os.path.exists(candidate):
             if os.path.isdir(candidate):
                 return _files_in(candidate)
@@ -55,14 +60,30 @@ class VarsFiles:
         self.dirs = [vars_dir_for(s) for s in sources]
         self._read = read
         self._cache: dict[str, dict[str, Any]] = {}
+        self._found: dict[tuple[str, str], list[str]] = {}
+        self._listings: dict[str, frozenset[str] | None] = {}
 
     def for_entity(self, kind: str, name: str, dirs: list[str] | None = None) -> dict[str, Any]:
         """Merged vars of `group_vars/<name>` or `host_vars/<name>` over every source, in order."""
         merged: dict[str, Any] = {}
         for directory in self.dirs if dirs is None else dirs:
-            for path in find_vars_files(os.path.join(directory, kind), name):
+            for path in self._find(os.path.join(directory, kind), name):
                 merged.update(self._load(path))
         return merged
+
+    def _find(self, directory: str, name: str) -> list[str]:
+        key = (directory, name)
+        if key not in self._found:
+            self._found[key] = find_vars_files(directory, name, self._listing(directory))
+        return self._found[key]
+
+    def _listing(self, directory: str) -> frozenset[str] | None:
+        if directory not in self._listings:
+            try:
+                self._listings[directory] = frozenset(os.listdir(directory))
+            except OSError:
+                self._listings[directory] = None
+        return self._listings[directory]
 
     def for_groups(self, names: list[str]) -> dict[str, Any]:
         """Group vars of several groups: per source, the groups in the given (precedence) order."""
