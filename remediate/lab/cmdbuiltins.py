@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -162,10 +161,6 @@ def ver(cmd: Interpreter, rest: str) -> int:
 
 def noop(cmd: Interpreter, rest: str) -> int:
     return 0
-
-
-def matches(name: str, pattern: str) -> bool:
-    return fnmatch.fnmatch(name.lower(), pattern.lower())
 
 
 BUILTINS: dict[str, Builtin] = {
