@@ -30,6 +30,7 @@ _BASIC_FAMILY = ("basic", "plaintext", "ssl")
 # Base64 stdin plus the SOAP envelope must stay under pywinrm's 153600-byte MaxEnvelopeSize.
 SEND_CHUNK_BYTES = 96 * 1024
 UTF8_CODEPAGE = 65001
+DISCARD_SECONDS = 2.0
 
 
 class InsecureTransportRefused(ConnectionFailed):
@@ -83,16 +84,21 @@ class WinRMConnection(ShellConnection):
         return protocol
 
     def _discard(self) -> None:
-        protocol, self._protocol, self._shell_id = self._protocol, None, None
-        if protocol is not None:
-            protocol.transport.close_session()
+        """After a failure: try to delete the shell briefly (servers cap shells per user)."""
+        self._close_shell(min(self.settings.connect_timeout, DISCARD_SECONDS))
 
     def _shutdown(self) -> None:
+        self._close_shell(self.settings.connect_timeout)
+
+    def _close_shell(self, seconds: float) -> None:
         protocol, shell_id = self._protocol, self._shell_id
         self._protocol, self._shell_id = None, None
-        if protocol is None or shell_id is None:
+        if protocol is None:
             return
-        self._set_timeouts(time.monotonic() + self.settings.connect_timeout, protocol)
+        if shell_id is None:
+            protocol.transport.close_session()
+            return
+        self._set_timeouts(time.monotonic() + seconds, protocol)
         try:
             protocol.close_shell(shell_id)
         except Exception:  # noqa: BLE001 - closing is best effort; the shell times out
