@@ -1,4 +1,4 @@
-"""`remediate inventory`: what the user sees (stdout, one-line errors, exit codes, masked secrets)."""
+"""`remediate inventory`: what the user sees (stdout, one-line errors, exit codes, masking)."""
 
 from __future__ import annotations
 
