@@ -29,6 +29,7 @@ def run(state: HostState, argv: list[str]) -> ProgramResult:
     verb = words[2]
     try:
         params, flags = _params(argv[5:])
+        _check_keys(verb, params, flags)
         if verb == "add":
             return _add(state, params)
         if verb == "show":
@@ -51,6 +52,26 @@ def _params(args: list[str]) -> tuple[dict[str, str], set[str]]:
         else:
             flags.add(arg.lower())
     return params, flags
+
+
+_KEYS = {
+    "add": {"name", "dir", "action", "protocol", "localport", "remoteport", "localip",
+            "remoteip", "profile", "enable", "description", "program", "service",
+            "interfacetype", "edge", "security"},
+    "show": {"name", "dir", "profile", "type"},
+    "delete": {"name", "dir", "profile", "program", "service", "localip", "remoteip",
+               "localport", "remoteport", "protocol"},
+}
+_FLAGS = {"add": set(), "show": {"verbose"}, "delete": set()}
+
+
+def _check_keys(verb: str, params: dict[str, str], flags: set[str]) -> None:
+    """netsh refuses a parameter its command does not know."""
+    if verb not in _KEYS:
+        return
+    unknown = sorted((set(params) - _KEYS[verb]) | (flags - _FLAGS[verb]))
+    if unknown:
+        raise NetshError(f"A specified value is not valid: {unknown[0]}")
 
 
 def _add(state: HostState, p: dict[str, str]) -> ProgramResult:
@@ -153,6 +174,12 @@ def _matching(state: HostState, p: dict[str, str]) -> list[FirewallRule]:
     if "dir" in p:
         direction = _choice(p["dir"], _DIRS, "dir")
         found = [r for r in found if r.direction == direction]
+    filters = {"protocol": _protocol, "localport": _port, "remoteport": _port,
+               "localip": _addresses, "remoteip": _addresses}
+    for key, normalise in filters.items():
+        if key in p:
+            wanted = normalise(p[key])
+            found = [r for r in found if getattr(r, key) == wanted]
     return found
 
 

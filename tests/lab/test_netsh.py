@@ -115,3 +115,18 @@ def test_show_all_and_dir_filter(ws: LabHost) -> None:
 def test_unknown_netsh_context(ws: LabHost) -> None:
     result = ws.execute("netsh interface show rule")
     assert result.rc == 1 and result.stdout.startswith(b"The following command was not found")
+
+
+def test_unknown_parameters_are_refused(ws: LabHost) -> None:
+    result = ws.execute("netsh advfirewall firewall add rule name=X dir=out action=block c=red")
+    assert result.rc == 1 and result.stdout == b"A specified value is not valid: c\r\n\r\n"
+    assert ws.execute("netsh advfirewall firewall show rule name=X loud").rc == 1
+    assert ws.state.firewall == []
+
+
+def test_delete_filters_by_remoteip(ws: LabHost) -> None:
+    ws.execute("netsh advfirewall firewall add rule name=R dir=out action=block remoteip=10.0.0.1")
+    ws.execute("netsh advfirewall firewall add rule name=R dir=out action=block remoteip=10.0.0.2")
+    deleted = ws.execute("netsh advfirewall firewall delete rule name=R remoteip=10.0.0.2")
+    assert deleted.stdout == b"\r\nDeleted 1 rule(s).\r\nOk.\r\n"
+    assert [r.remoteip for r in ws.state.firewall] == ["10.0.0.1/32"]
