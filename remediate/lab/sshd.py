@@ -25,6 +25,7 @@ from remediate.lab.faults import HostKnobs
 from remediate.lab.host import CommandDropped
 
 _log = logging.getLogger(__name__)
+STDIN_WINDOW = 64 * 1024 * 1024
 
 # `cmd`, `cmd.exe`, `C:\Windows\System32\cmd.exe /q /d` ... with no /c or /k command: reads stdin.
 _INTERPRETER = re.compile(
@@ -54,7 +55,8 @@ class LabTransport(paramiko.Transport):
     """
 
     def __init__(self, sock: socket.socket, executor: Executor, knobs: HostKnobs) -> None:
-        super().__init__(sock)
+        # A big window: stdin for `cmd` is read only after EOF, so the client must not stall.
+        super().__init__(sock, default_window_size=STDIN_WINDOW)
         self.executor = executor
         self.knobs = knobs
         self.pending: dict[int, _ExecJob] = {}

@@ -40,13 +40,17 @@ ACTION_SIGNAL = f"{SHELL_URI}/Signal"
 STATE_DONE = f"{SHELL_URI}/CommandState/Done"
 STATE_RUNNING = f"{SHELL_URI}/CommandState/Running"
 
-# WSManFault codes (MS-WSMV / winerror.h).
+# WSManFault codes. 2150858793 (operation timed out) is the one clients act on; the others
+# only need to be distinct numbers for the lab.
 FAULT_TIMED_OUT = 2150858793  # ERROR_WSMAN_OPERATION_TIMEDOUT: Receive found no output yet
 FAULT_INVALID_SELECTORS = 2150858843  # shell id unknown
 FAULT_INVALID_COMMAND = 2150858754  # command id unknown
 FAULT_ACTION_NOT_SUPPORTED = 2150858771
 FAULT_BAD_MESSAGE = 2150858817
 
+# MS-WSMV 2.2.4.10: MaxEnvelopeSizekb defaults to 500 and also bounds request size.
+MAX_ENVELOPE = 500 * 1024
+FAULT_ENCODING_LIMIT = 2150858818
 CHUNK = 96 * 1024  # raw output bytes per Receive reply, kept under MaxEnvelopeSize (153600)
 
 
@@ -118,6 +122,12 @@ class WSManService:
 
     def handle(self, body: bytes) -> Reply:
         """Answer one authenticated POST /wsman body."""
+        if len(body) > MAX_ENVELOPE:
+            fault = WSManFault(
+                FAULT_ENCODING_LIMIT, "w:EncodingLimit",
+                f"The request of {len(body)} bytes exceeds MaxEnvelopeSizekb (500).",
+            )
+            return Reply(500, _fault_envelope(fault, "", self.knobs.name))
         try:
             request = _parse(body)
         except WSManFault as fault:

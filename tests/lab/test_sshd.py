@@ -104,3 +104,11 @@ def test_host_keys_and_ports_survive_a_restart(tmp_path: Path) -> None:
             assert out.read() == b"mail001\r\n"
         finally:
             client.close()
+
+
+def test_stdin_larger_than_paramikos_default_window(lab_fleet: Fleet, lab_clients) -> None:
+    client = lab_clients.ssh(lab_fleet, "ws001")
+    batch = b"rem " + b"y" * 3_000_000 + b"\r\nhostname\r\n"
+    out, _, rc = lab_clients.ssh_run(client, "cmd", batch)
+    assert rc == 0
+    assert out.endswith(b">hostname\r\nws001\r\n\r\nC:\\Users\\labadmin>")

@@ -182,3 +182,13 @@ def test_silent_connections_do_not_starve_other_clients(lab_fleet: Fleet) -> Non
     finally:
         for sock in silent:
             sock.close()
+
+
+def test_requests_over_max_envelope_size_are_refused(lab_fleet: Fleet, lab_clients) -> None:
+    protocol = lab_clients.winrm(lab_fleet, "ws001")
+    shell = protocol.open_shell()
+    command = protocol.run_command(shell, "cmd")
+    with pytest.raises(WSManFaultError) as refused:
+        protocol.send_command_input(shell, command, b"rem " + b"x" * 400_000 + b"\r\n", end=True)
+    assert refused.value.fault_subcode == "w:EncodingLimit"
+    protocol.close_shell(shell)
