@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -25,12 +26,19 @@ def render_value(
         return {"__ansible_unsafe": str(value)} if wrap_unsafe else str(value)
     if isinstance(value, Mapping):
         return {
-            k: render_value(v, show_secrets, isinstance(k, str) and is_secret_key(k), wrap_unsafe)
+            _json_key(k): render_value(
+                v, show_secrets, isinstance(k, str) and is_secret_key(k), wrap_unsafe
+            )
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
         return [render_value(v, show_secrets, False, wrap_unsafe) for v in value]
     return value
+
+
+def _json_key(key: Any) -> str:
+    """JSON object keys are strings; convert now so mixed key types can still be sorted."""
+    return key if isinstance(key, str) else json.dumps(key)
 
 
 def list_json(

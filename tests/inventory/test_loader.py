@@ -165,3 +165,9 @@ def test_digest_covers_every_file_read(write_tree: WriteTree) -> None:
     assert first == Inventory.load([str(root / "a.ini")]).digest()
     (root / "group_vars/web.yml").write_text("x: 2\n")
     assert Inventory.load([str(root / "a.ini")]).digest() != first
+
+
+def test_python_literal_dict_with_mixed_keys_still_prints(write_tree: WriteTree) -> None:
+    root = write_tree({"a.ini": "h1 d=\"{1: 'int', 'k': 'str', None: 0}\"\n"})
+    inv = Inventory.load([str(root / "a.ini")])
+    assert inv.host_json("h1") == {"d": {"1": "int", "k": "str", "null": 0}}
