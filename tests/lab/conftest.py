@@ -17,6 +17,13 @@ one command with winrm.Session.run_cmd over HTTPS.
 The fleet is shared by the whole session, so a test that arms a fault must clear it
 (`fleet.set_fault(name, "clear")` in a finally) and counters must be compared as differences.
 Tests that change host state should restore it or use their own `Fleet.start(tmp_path, ...)`.
+
+pytest only offers these fixtures to tests under tests/lab/. Elsewhere, start a fleet directly:
+
+    @pytest.fixture(scope="session")
+    def lab_fleet(tmp_path_factory):
+        with Fleet.start(tmp_path_factory.mktemp("lab"), hosts=3, workstations=1) as fleet:
+            yield fleet
 """
 
 from __future__ import annotations

@@ -199,3 +199,18 @@ def test_ctrl_c_stops_a_foreground_lab(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert "lab: stopped" in err
     assert not (tmp_path / "control.json").exists()
+
+
+def test_ansible_reads_the_inventory(lab_dir: Path) -> None:
+    tool = Path(sys.executable).with_name("ansible-inventory")
+    if not tool.exists():
+        pytest.skip("ansible-core is not installed")
+    listed = subprocess.run([str(tool), "-i", str(lab_dir / "inventory.yml"), "--list"],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    assert data["mailsite"]["hosts"] == ["mail001", "mail002"]
+    assert data["workstations"]["hosts"] == ["ws001"]
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["mail002"]["ansible_connection"] == "ssh"
+    assert hostvars["mail001"]["ansible_winrm_transport"] == "basic"
