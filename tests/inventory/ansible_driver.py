@@ -25,7 +25,7 @@ def run_job(job: dict[str, object]) -> dict[str, object]:
     os.chdir(str(job["cwd"]))
     out = io.StringIO()
     # Ansible keeps per-run singletons; reset them so each job starts fresh.
-    GlobalCLIArgs._Singleton__instance = None  # type: ignore[attr-defined]
+    GlobalCLIArgs._Singleton__instance = None
     VaultSecretsContext._current = None
     rc = 0
     display = Display()
@@ -36,7 +36,7 @@ def run_job(job: dict[str, object]) -> dict[str, object]:
             return
         out.write(msg + "\n")
 
-    display.display = capture  # type: ignore[method-assign]
+    display.display = capture
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             cli = cli_class(argv)
@@ -47,7 +47,7 @@ def run_job(job: dict[str, object]) -> dict[str, object]:
         rc = 5
         out.write(f"ERROR {type(exc).__name__}: {exc}\n")
     finally:
-        display.display = original  # type: ignore[method-assign]
+        display.display = original
     return {"rc": rc, "stdout": out.getvalue()}
 
 
