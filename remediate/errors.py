@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # Exit codes (DESIGN.md section 7).
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -87,9 +89,20 @@ class CommandTimeout(RemediateError):
 
 
 class UnknownOutcome(RemediateError):
-    """A write was sent but the connection dropped before its result came back."""
+    """A write was sent but the connection dropped before its result came back.
+
+    `completed` holds the results fully received before the drop; `in_doubt` counts the
+    commands that may or may not have run; `not_sent` those that surely did not.
+    """
 
     exit_code = EXIT_HOST_FAILED
+
+    def __init__(self, message: str, completed: list[Any] | None = None, in_doubt: int = 0,
+                 not_sent: int = 0) -> None:
+        super().__init__(message)
+        self.completed: list[Any] = list(completed or [])
+        self.in_doubt = in_doubt
+        self.not_sent = not_sent
 
 
 class UnsafeArgument(InputError):

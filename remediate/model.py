@@ -42,10 +42,14 @@ class ConnectionSettings:
     winrm_cert_validation: bool = True
     winrm_ca_trust_path: str | None = None
     allow_insecure_winrm: bool = False
+    winrm_cert_pem: str | None = None
+    winrm_cert_key_pem: str | None = None
     # SSH
     private_key_file: str | None = None
     known_hosts: str | None = None
-    host_key_policy: str = "reject"  # "reject" | "accept-new"
+    host_key_policy: str = attrs.field(
+        default="reject", validator=attrs.validators.in_(("reject", "accept-new"))
+    )
     # Timeouts and bounds (seconds)
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -83,6 +87,8 @@ class ConnectionSettings:
             winrm_cert_validation=validation != "ignore",
             winrm_ca_trust_path=_opt_str(hostvars.get("ansible_winrm_ca_trust_path")),
             allow_insecure_winrm=_as_bool(hostvars.get("remediate_allow_insecure_winrm", False)),
+            winrm_cert_pem=_opt_str(hostvars.get("ansible_winrm_cert_pem")),
+            winrm_cert_key_pem=_opt_str(hostvars.get("ansible_winrm_cert_key_pem")),
             private_key_file=_opt_str(hostvars.get("ansible_ssh_private_key_file")),
             known_hosts=_opt_str(hostvars.get("remediate_known_hosts")),
             host_key_policy=str(hostvars.get("remediate_ssh_host_key_policy", "reject")),

@@ -41,12 +41,9 @@ class UnknownBatchOutcome(UnknownOutcome):
     """
 
     def __init__(self, host: str, message: str, completed: list[CommandResult], in_doubt: int):
+        super().__init__(f"{host}: {message}", completed, in_doubt)
         self.host = host
         self.message = message
-        self.completed = completed
-        self.in_doubt = in_doubt
-        self.not_sent = 0
-        super().__init__(f"{host}: {message}")
 
 
 @attrs.frozen

@@ -65,8 +65,8 @@ class WinRMConnection(ShellConnection):
         s = self.settings
         operation = max(1, int(s.operation_timeout))
         read = max(operation + 1, int(s.read_timeout))
-        cert_pem = getattr(s, "winrm_cert_pem", None)
-        cert_key_pem = getattr(s, "winrm_cert_key_pem", None)
+        cert_pem = s.winrm_cert_pem
+        cert_key_pem = s.winrm_cert_key_pem
         options: dict[str, Any] = {
             "transport": self._transport,
             "username": s.user,
@@ -195,8 +195,7 @@ def check_transport(settings: ConnectionSettings) -> str:
             "cross the network readable; use ansible_winrm_scheme=https, or set "
             "remediate_allow_insecure_winrm: true for this host to accept the risk",
         )
-    if transport == "certificate" and not (getattr(settings, "winrm_cert_pem", None)
-                                           and getattr(settings, "winrm_cert_key_pem", None)):
+    if transport == "certificate" and not (settings.winrm_cert_pem and settings.winrm_cert_key_pem):
         raise InputError(f"{settings.name}: ansible_winrm_transport=certificate needs "
                          "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem")
     missing = {"kerberos": HAVE_KERBEROS, "ntlm": HAVE_NTLM, "credssp": HAVE_CREDSSP}
