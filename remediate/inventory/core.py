@@ -120,6 +120,11 @@ class Inventory:
     def group_names(self) -> list[str]:
         return sorted(self._loaded.graph.groups)
 
+    def groups_dict(self) -> dict[str, list[str]]:
+        """Ansible's `groups` magic variable: every group (empty ones too) -> its hosts, in
+        inventory order, children's hosts included. Like Ansible, --limit does not narrow it."""
+        return {name: group.all_hosts() for name, group in self._loaded.graph.groups.items()}
+
     def digest(self) -> str:
         """sha256 over every file read (path and bytes, in load order)."""
         return self._loaded.reader.hexdigest()

@@ -111,3 +111,11 @@ def test_implicit_localhost(inv: Inventory) -> None:
     (local,) = inv.select("localhost")
     assert local.connection.connection == "local"
     assert "localhost" not in inv.hosts
+
+
+def test_groups_dict_is_ansibles_groups_variable(inv: Inventory) -> None:
+    groups = inv.filter("mail").groups_dict()  # a limit does not narrow `groups`
+    assert groups["all"] == ALL_ORDER
+    assert groups["eu"] == ["web1.example.com", "web2.example.com"]
+    assert groups["ungrouped"] == ["solo"]
+    assert list(groups) == ["all", "ungrouped", "web", "db", "eu", "mail"]
