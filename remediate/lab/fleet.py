@@ -20,7 +20,7 @@ import attrs
 import paramiko
 
 from remediate.errors import InputError
-from remediate.lab import certs, sshd, wsman
+from remediate.lab import certs, http11, sshd, wsman
 from remediate.lab.faults import FaultSpec, HostKnobs
 from remediate.lab.host import LabHost
 from remediate.lab.inventory_file import LabAccess, LabEntry, write_inventory, write_known_hosts
@@ -291,11 +291,11 @@ class Fleet:
 
     def _winrm_open(self, servers: _HostServers, sock: socket.socket) -> None:
         assert servers.service is not None
-        conn = wsman.open_connection(sock, servers.service, servers.tls)
+        conn = http11.open_connection(sock, servers.service.answer, servers.tls)
         if conn is not None:
             self._serve_http(conn)
 
-    def _serve_http(self, conn: wsman.HttpConnection) -> None:
+    def _serve_http(self, conn: http11.HttpConnection) -> None:
         while not self._stopped and conn.serve_one():
             if not conn.has_buffered():
                 self._reactor.watch(conn.sock, lambda: self._serve_http(conn))
