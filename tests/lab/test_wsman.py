@@ -81,10 +81,10 @@ def test_pipelined_batch_through_stdin_is_one_round_trip(lab_fleet: Fleet, lab_c
     assert after["connections"] - before["connections"] == 1
 
 
-def test_counters_match_one_run_cmd(lab_fleet: Fleet) -> None:
+def test_counters_match_one_run_cmd(lab_fleet: Fleet, lab_winrm_run) -> None:
     counters = lab_fleet.hosts["mail003"].counters
     before = dict(counters)
-    _session(lab_fleet, "mail003", "https").run_cmd("hostname")
+    assert lab_winrm_run(lab_fleet, "mail003", "hostname").std_out == b"mail003\r\n"
     # Create, Command, Receive, Signal, Delete; one command; one shell
     assert counters["requests"] - before["requests"] == 5
     assert counters["round_trips"] - before["round_trips"] == 1
