@@ -205,7 +205,11 @@ class Fleet:
     """Lab hosts with their servers running in this process (see DESIGN.md section 8).
 
     Use `Fleet.start(...)` (or `with Fleet.start(...) as fleet:`); `stop()` closes everything.
-    `hosts` maps names to LabHost; `ports[name]` gives {"winrm": port, "ssh": port}.
+    `hosts` maps names to LabHost; `ports[name]` gives {"winrm": port, "ssh": port}. A WinRM
+    port speaks HTTPS (certificate from the lab CA in `ca_path`) and plain HTTP alike: the
+    server looks at the first byte the client sends. With transport "both" every host serves
+    both protocols and the inventory alternates: even-numbered positions WinRM, odd SSH.
+    Latency is paid once per request (HTTP request or SSH exec), not on handshakes.
     """
 
     def __init__(self, directory: Path, password: str, latency: float, receive_wait_cap: float,
@@ -252,7 +256,7 @@ class Fleet:
 
     def _serve_all(self, lab_hosts: list[LabHost], transport: str) -> None:
         previous = self._previous_ports()
-        ca = certs.LabCA.load_or_create(self.directory) if transport != "ssh" else None
+        ca = certs.LabCA.load_or_create(self.directory)  # ca.pem is written whatever the transport
         client_key, _ = certs.client_key(self.directory)
         for index, host in enumerate(lab_hosts):
             connection = transport if transport != "both" else ("winrm", "ssh")[index % 2]
@@ -262,7 +266,7 @@ class Fleet:
             self.hosts[host.name] = host
             self._servers[host.name] = servers
             old = previous.get(host.name, {})
-            if ca is not None:
+            if transport != "ssh":
                 servers.tls = ca.server_context(host.name)
                 servers.winrm_port = self._listen(servers, "winrm", old.get("winrm", 0))
             if transport != "winrm":
