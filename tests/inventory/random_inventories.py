@@ -94,3 +94,19 @@ class InventoryGenerator:
         prefixes = ["", "", "!", "&"]
         parts = [r.choice(prefixes) + r.choice(PATTERN_ATOMS) for _ in range(r.randint(1, 3))]
         return r.choice([":", ","]).join(parts)
+
+    def vars_files(self) -> dict[str, str]:
+        """Some group_vars/ and host_vars/ files (relative path -> YAML text), maybe none."""
+        r = self.random
+        files: dict[str, str] = {}
+        for _ in range(r.randint(0, 4)):
+            kind, names = r.choice([("group_vars", GROUPS + ["all"]), ("host_vars", HOST_NAMES)])
+            name = r.choice(names)
+            suffix = r.choice(["", ".yml", ".yaml", ".json", "/10.yml", "/20"])
+            # Few keys, so files for different groups often compete for the same variable.
+            variables = {r.choice(["x", "y"]): self._scalar() for _ in range(2)}
+            files[f"{kind}/{name}{suffix}"] = yaml.safe_dump(variables)
+        return files
+
+
+HOST_NAMES = ["web", "db", "h1", "h2", "mail1", "xa", "g.1", "10.0.0.1", "fe80::1", "h01"]

@@ -1,7 +1,8 @@
 """Random differential test: generated inventories give ansible-core's answers, or fail in both.
 
-A fixed seed keeps it reproducible; every file is compared on --list (JSON), --graph (text) and a
-few host patterns (`ansible PATTERN --list-hosts` order).
+A fixed seed keeps it reproducible. Cases have one or two sources, each with random group_vars/
+and host_vars/ files beside it; every case is compared on --list (JSON, merged host vars), --graph
+(text) and a few host patterns (`ansible PATTERN --list-hosts` order).
 """
 
 from __future__ import annotations
@@ -29,29 +30,44 @@ pytestmark = [
 ]
 
 
-def _write_cases(root: Path) -> list[tuple[Path, list[str]]]:
+Case = tuple[list[Path], list[str]]
+
+
+def _write_cases(root: Path) -> list[Case]:
+    """Odd cases: one source; even cases: two sources in two directories, each with vars files."""
     generator = InventoryGenerator(SEED)
     cases = []
     for index in range(COUNT):
         case = root / f"c{index:03d}"
-        case.mkdir(parents=True)
-        is_ini = index % 2 == 0
-        name, text = ("inv.ini", generator.ini()) if is_ini else ("inv.yml", generator.yaml())
-        (case / name).write_text(text)
+        sources = [_write_source(generator, case / "one", index)]
+        if index % 2 == 0:
+            sources.append(_write_source(generator, case / "two", index + 1))
         patterns = [generator.pattern() for _ in range(PATTERNS_PER_FILE)]
-        cases.append((case / name, patterns))
+        cases.append((sources, patterns))
     return cases
 
 
-def _run_ansible(cases: list[tuple[Path, list[str]]], home: Path) -> list[dict[str, Any]]:
+def _write_source(generator: InventoryGenerator, directory: Path, index: int) -> Path:
+    is_ini = index % 2 == 0
+    name, text = ("inv.ini", generator.ini()) if is_ini else ("inv.yml", generator.yaml())
+    for relative, content in {name: text, **generator.vars_files()}.items():
+        path = directory / relative
+        if path.parent.is_file() or path.is_dir():
+            continue  # the generator named a file and a directory alike; keep the first
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return directory / name
+
+
+def _run_ansible(cases: list[Case], home: Path) -> list[dict[str, Any]]:
     jobs = []
-    for path, patterns in cases:
-        cwd = str(path.parent)
-        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", "-i", str(path), "--list"]})
-        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", "-i", str(path), "--graph"]})
+    for sources, patterns in cases:
+        cwd = str(sources[0].parent.parent)
+        inv = [arg for source in sources for arg in ("-i", str(source))]
+        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", *inv, "--list"]})
+        jobs.append({"cwd": cwd, "argv": ["ansible-inventory", *inv, "--graph"]})
         for pattern in patterns:
-            argv = ["ansible", "-i", str(path), pattern, "--list-hosts"]
-            jobs.append({"cwd": cwd, "argv": argv})
+            jobs.append({"cwd": cwd, "argv": ["ansible", *inv, pattern, "--list-hosts"]})
     completed = subprocess.run(
         [sys.executable, str(HERE / "ansible_driver.py")], input=json.dumps(jobs),
         capture_output=True, text=True, env=ansible_env(home), timeout=120, check=True,
@@ -70,11 +86,12 @@ def test_random_inventories_match_ansible(tmp_path: Path) -> None:
     cases = _write_cases(tmp_path / "cases")
     results = iter(_run_ansible(cases, tmp_path / "home"))
     mismatches: list[str] = []
-    for path, patterns in cases:
+    for sources, patterns in cases:
+        path = sources[0].parent.parent
         listed, graphed = next(results), next(results)
         pattern_results = [next(results) for _ in patterns]
         try:
-            inventory = Inventory.load([str(path)])
+            inventory = Inventory.load([str(source) for source in sources])
         except InputError as exc:
             if listed["rc"] == 0:
                 mismatches.append(f"{path}: we refused ({exc}) what ansible accepted")
