@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import struct
 from collections.abc import Callable
 
 import attrs
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -67,10 +70,14 @@ class HttpConnection:
         """Read one request and answer it; False when the connection is finished (closed)."""
         try:
             request = self._read_request()
-        except (ConnectionGone, OSError):
+        except (ConnectionGone, OSError, ValueError):
             self.close()
             return False
-        reply = self.handler(request)
+        try:
+            reply = self.handler(request)
+        except Exception:  # a lab bug answers 500 rather than leaving the client waiting
+            _log.exception("lab HTTP handler failed")
+            reply = Reply(500)
         if reply.drop:
             self.abort()
             return False

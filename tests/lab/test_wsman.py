@@ -192,3 +192,11 @@ def test_requests_over_max_envelope_size_are_refused(lab_fleet: Fleet, lab_clien
         protocol.send_command_input(shell, command, b"rem " + b"x" * 400_000 + b"\r\n", end=True)
     assert refused.value.fault_subcode == "w:EncodingLimit"
     protocol.close_shell(shell)
+
+
+def test_a_garbled_request_closes_only_that_connection(lab_fleet: Fleet) -> None:
+    port = lab_fleet.ports["mail002"]["winrm"]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /wsman HTTP/1.1\r\nContent-Length: nope\r\n\r\n")
+        assert sock.recv(100) == b""  # closed without a reply
+    assert _session(lab_fleet, "mail002", "http").run_cmd("hostname").status_code == 0
