@@ -158,7 +158,7 @@ class Reactor:
 
     def _submit(self, task: Callable[[], None]) -> None:
         with contextlib.suppress(RuntimeError):  # shutting down
-            self.io.submit(task)
+            self.io.submit(_logged, task)
 
     def _close_all(self) -> None:
         for key in list(self._selector.get_map().values()):
@@ -166,6 +166,14 @@ class Reactor:
                 key.fileobj.close()  # type: ignore[union-attr]
         self._selector.close()
         self._wake_w.close()
+
+
+def _logged(task: Callable[[], None]) -> None:
+    """Run a worker task; a failure is logged instead of vanishing into an unread future."""
+    try:
+        task()
+    except Exception:
+        _log.exception("lab worker task failed")
 
 
 @attrs.define
