@@ -47,6 +47,9 @@ def decode_lines(data: bytes, path: str) -> list[str]:
 
 def parse_ini(data: bytes, path: str, graph: InventoryGraph) -> None:
     """Add the hosts, groups and variables of one INI inventory to `graph`."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        # Ansible would read the BOM as part of the first name; nobody means that.
+        raise InputError("file starts with a UTF-8 byte order mark; save it without", path, 1, 1)
     lines = decode_lines(data, path)
     parser = _IniParser(graph, path)
     try:

@@ -122,6 +122,7 @@ def test_unknown_host_is_an_input_error(write_tree: WriteTree) -> None:
         ("a.yml", "g:\n  hosts:\n    12:\n", 3, "must be a string"),
         ("a.yml", "g:\n  hosts:\n    h1: 5\n", 3, "must be a mapping"),
         ("a.yml", "g:\n  vars: {a: !vault x}\n", 2, "vault"),
+        ("a.ini", "\ufeff[web]\nh1\n", 1, "byte order mark"),
     ],
 )
 def test_bad_input_is_one_located_error(
