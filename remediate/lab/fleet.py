@@ -343,10 +343,12 @@ class Fleet:
         return servers
 
     def state(self, host: str) -> dict[str, object]:
-        """The host's canonical JSON state, counters included, plus its armed faults."""
+        """The host's canonical JSON state, counters included, plus armed faults and open shells."""
         servers = self._lookup(host)
         data = servers.knobs.host.to_json()
         data["faults"] = servers.knobs.faults.describe()
+        if servers.service is not None:
+            data["winrm_open_shells"] = servers.service.shell_count()
         return data
 
     def set_fault(self, host: str, spec: str) -> None:

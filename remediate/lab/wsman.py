@@ -48,6 +48,8 @@ FAULT_BAD_MESSAGE = 2150858817
 # MS-WSMV 2.2.4.10: MaxEnvelopeSizekb defaults to 500 and also bounds request size.
 MAX_ENVELOPE = 500 * 1024
 FAULT_ENCODING_LIMIT = 2150858818
+MAX_SHELLS = 30  # winrm/config/winrs MaxShellsPerUser default
+FAULT_QUOTA_LIMIT = 2150859174
 CHUNK = 96 * 1024  # raw output bytes per Receive reply, kept under MaxEnvelopeSize (153600)
 
 
@@ -155,6 +157,7 @@ class WSManService:
             return Reply(500, _fault_envelope(fault, request.message_id, self.knobs.name))
 
     def shell_count(self) -> int:
+        """Open shells (Created, not yet Deleted)."""
         with self._lock:
             return len(self._shells)
 
@@ -171,6 +174,12 @@ class WSManService:
     def _create(self, request: _Request) -> Reply:
         shell_id = str(uuid.uuid4()).upper()
         with self._lock:
+            if len(self._shells) >= MAX_SHELLS:
+                raise WSManFault(
+                    FAULT_QUOTA_LIMIT, "w:QuotaLimit",
+                    "The WS-Management service cannot process the request. This user is allowed "
+                    f"a maximum number of {MAX_SHELLS} concurrent shells, which has been exceeded.",
+                )
             self._shells[shell_id] = _Shell(shell_id)
         self.knobs.count("connections")
         body = (

@@ -200,3 +200,19 @@ def test_a_garbled_request_closes_only_that_connection(lab_fleet: Fleet) -> None
         sock.sendall(b"POST /wsman HTTP/1.1\r\nContent-Length: nope\r\n\r\n")
         assert sock.recv(100) == b""  # closed without a reply
     assert _session(lab_fleet, "mail002", "http").run_cmd("hostname").status_code == 0
+
+
+def test_shells_are_limited_per_user_and_freed_by_delete(lab_fleet: Fleet, lab_clients) -> None:
+    protocol = lab_clients.winrm(lab_fleet, "mail003")
+    assert lab_fleet.state("mail003")["winrm_open_shells"] == 0
+    shells = [protocol.open_shell() for _ in range(30)]
+    try:
+        with pytest.raises(WSManFaultError) as quota:
+            protocol.open_shell()
+        assert quota.value.fault_subcode == "w:QuotaLimit"
+        assert lab_fleet.state("mail003")["winrm_open_shells"] == 30
+    finally:
+        for shell in shells:
+            protocol.close_shell(shell, close_session=False)
+    assert lab_fleet.state("mail003")["winrm_open_shells"] == 0
+    protocol.close_shell(protocol.open_shell())
