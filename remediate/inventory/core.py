@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from remediate.errors import InputError
-from remediate.inventory.data import GraphError, InventoryGraph
+from remediate.inventory.data import LOCALHOST_NAMES, GraphError, InventoryGraph
 from remediate.inventory.patterns import PatternMatcher, read_limit, split_host_pattern
 from remediate.inventory.render import graph_text, list_json, render_value
 from remediate.inventory.sources import FileReader, load_source
@@ -113,9 +113,12 @@ class Inventory:
         return Host(name, _wrap_secrets(implicit), ())
 
     def get_host(self, name: str) -> Host:
-        if name not in self.hosts:
-            raise InputError(f"unknown host {name!r}")
-        return self.hosts[name]
+        """The host of that exact name (localhost names give Ansible's implicit localhost)."""
+        if name in self.hosts:
+            return self.hosts[name]
+        if name in LOCALHOST_NAMES and name not in self._loaded.graph.hosts:
+            return self._make_host(name)
+        raise InputError(f"unknown host {name!r}")
 
     def group_names(self) -> list[str]:
         return sorted(self._loaded.graph.groups)

@@ -111,6 +111,7 @@ def test_implicit_localhost(inv: Inventory) -> None:
     (local,) = inv.select("localhost")
     assert local.connection.connection == "local"
     assert "localhost" not in inv.hosts
+    assert inv.get_host("localhost").connection.connection == "local"
 
 
 def test_groups_dict_is_ansibles_groups_variable(inv: Inventory) -> None:
