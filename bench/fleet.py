@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import remediate
-from remediate.lab.fleet import Fleet
+# Run as a script from bench/: import the package from the checkout, not as a namespace.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import remediate  # noqa: E402
+from remediate.lab.fleet import Fleet  # noqa: E402
 
 
 def counters(fleet: Fleet) -> dict[str, dict[str, int]]:
