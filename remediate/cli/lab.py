@@ -95,6 +95,10 @@ def _running_lab(directory: Path) -> int | None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from remediate.lab.fleet import check_args
+
+    workstations = max(1, args.hosts // 4) if args.workstations is None else args.workstations
+    check_args(args.hosts, workstations, args.mailboxes, args.transport, args.latency_ms)
     directory = args.dir.resolve()
     pid = _running_lab(directory)
     if pid is not None:

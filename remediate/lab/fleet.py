@@ -196,9 +196,10 @@ def _build_hosts(
     return build_fleet(hosts, workstations, mailboxes, seed), lab_password(seed)
 
 
-def _check_args(
+def check_args(
     hosts: int, workstations: int, mailboxes: int, transport: str, latency_ms: float
 ) -> None:
+    """Refuse lab sizes and settings the lab cannot serve (InputError, exit 5)."""
     if transport not in TRANSPORTS:
         raise InputError(f"unknown lab transport {transport!r}: expected winrm, ssh or both")
     if hosts < 1 or workstations < 0 or mailboxes < 0:
@@ -246,7 +247,7 @@ class Fleet:
               io_workers: int = 48, exec_workers: int = 32) -> Fleet:
         """Build the seeded hosts, start their servers, write inventory.yml, ca.pem, known_hosts."""
         workstations = max(1, hosts // 4) if workstations is None else workstations
-        _check_args(hosts, workstations, mailboxes, transport, latency_ms)
+        check_args(hosts, workstations, mailboxes, transport, latency_ms)
         _raise_fd_limit()
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)

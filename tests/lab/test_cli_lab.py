@@ -160,6 +160,13 @@ def test_control_endpoint_needs_the_token(lab_dir: Path) -> None:
     assert lab("state", "--dir", str(lab_dir), "ws001").returncode == 0  # still running
 
 
+def test_bad_sizes_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = lab("up", "--dir", str(tmp_path), "--hosts", "0", "--detach")
+    assert result.returncode == 5
+    assert result.stderr.strip() == "the lab needs at least one host, and no negative counts"
+    assert not (tmp_path / "lab.log").exists()
+
+
 def test_no_lab_in_dir(tmp_path: Path) -> None:
     result = lab("state", "--dir", str(tmp_path), "mail001")
     assert result.returncode == 5
