@@ -72,16 +72,22 @@ class _Loaded:
 
 
 def _wrap_secrets(variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Secret-named values (at any depth of a mapping) become Secret objects."""
-    wrapped: dict[str, Any] = {}
-    for key, value in variables.items():
-        if isinstance(key, str) and is_secret_key(key) and isinstance(value, (str, int, float)):
-            if not isinstance(value, bool):
-                value = Secret(str(value))
-        elif isinstance(value, Mapping):
-            value = _wrap_secrets(value)
-        wrapped[key] = value
-    return wrapped
+    """Values under secret-named keys (at any depth) become Secret objects, leaf by leaf."""
+    return {key: _wrap(value, _secret_key(key)) for key, value in variables.items()}
+
+
+def _secret_key(key: object) -> bool:
+    return isinstance(key, str) and is_secret_key(key)
+
+
+def _wrap(value: Any, secret: bool) -> Any:
+    if secret and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return Secret(str(value))
+    if isinstance(value, Mapping):
+        return {k: _wrap(v, secret or _secret_key(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wrap(v, secret) for v in value]
+    return value
 
 
 class Inventory:

@@ -11,7 +11,10 @@ import pytest
 
 from remediate.cli import main
 
-INI = "[mailsite]\nmail1 ansible_password=Tr0ub4dor admin_pass=xyzzy\n[gateways]\ngw1\n"
+INI = (
+    "[mailsite]\nmail1 ansible_password=Tr0ub4dor admin_pass=xyzzy"
+    " vault_password=\"{'k': ['plugh']}\"\n[gateways]\ngw1\n"
+)
 
 
 @pytest.fixture
@@ -33,8 +36,10 @@ def test_list_masks_secrets_unless_asked(
     rc, out, _ = run(capsys, "-i", str(inventory), "--list")
     assert rc == 0
     hostvars = json.loads(out)["_meta"]["hostvars"]["mail1"]
-    assert hostvars == {"ansible_password": "********", "admin_pass": "********"}
-    assert "Tr0ub4dor" not in out and "xyzzy" not in out
+    assert hostvars == {
+        "ansible_password": "********", "admin_pass": "********", "vault_password": "********"
+    }
+    assert "Tr0ub4dor" not in out and "xyzzy" not in out and "plugh" not in out
     rc, out, _ = run(capsys, "-i", str(inventory), "--list", "--show-secrets")
     assert json.loads(out)["_meta"]["hostvars"]["mail1"]["ansible_password"] == "Tr0ub4dor"
 
@@ -48,7 +53,15 @@ def test_graph_and_host(inventory: Path, capsys: pytest.CaptureFixture[str]) -> 
     rc, out, _ = run(capsys, "-i", str(inventory), "--graph", "gateways")
     assert out == "@gateways:\n  |--gw1\n"
     rc, out, _ = run(capsys, "-i", str(inventory), "--host", "mail1")
-    assert json.loads(out) == {"ansible_password": "********", "admin_pass": "********"}
+    assert json.loads(out)["admin_pass"] == "********"
+
+
+def test_secrets_never_in_host_objects(inventory: Path) -> None:
+    from remediate.inventory import Inventory
+
+    host = Inventory.load([str(inventory)]).get_host("mail1")
+    assert "plugh" not in repr(host) and "Tr0ub4dor" not in repr(host)
+    assert host.vars["vault_password"]["k"][0].reveal() == "plugh"
 
 
 def test_list_limit(inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
