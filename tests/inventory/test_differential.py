@@ -208,3 +208,15 @@ def test_secrets_are_masked_by_default(capsys: pytest.CaptureFixture[str]) -> No
     assert host["ansible_password"] == "********"
     assert host["db_password"] == "********"
     assert host["ansible_user"] == "Administrator"
+
+
+def test_in_process_driver_agrees_with_the_real_binary(
+    ansible_results: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The batching helper must not change what ansible-inventory prints."""
+    case = CORPUS / "precedence"
+    completed = subprocess.run(
+        [str(ANSIBLE_BIN), "-i", str(case / "hosts.ini"), "--list"], cwd=case,
+        capture_output=True, text=True, env=ansible_env(tmp_path / "home"), timeout=60, check=True,
+    )
+    assert completed.stdout == ansible_results["precedence/list"]["stdout"]
