@@ -143,8 +143,10 @@ def test_list_matches(
 ) -> None:
     config = _case_config(case)
     inv = _inventory_args(case, config)
-    expected = json.loads(_ansible_ok(ansible_results, f"{case.name}/list"))
-    assert json.loads(_ours(capsys, *inv, "--list", "--show-secrets")) == expected
+    expected_text = _ansible_ok(ansible_results, f"{case.name}/list")
+    ours_text = _ours(capsys, *inv, "--list", "--show-secrets")
+    assert json.loads(ours_text) == json.loads(expected_text)
+    assert ours_text == expected_text  # byte for byte, indentation and key order included
     for limit in config["list_limits"]:
         expected = json.loads(_ansible_ok(ansible_results, f"{case.name}/list_limit/{limit}"))
         cwd = os.getcwd()
@@ -166,8 +168,10 @@ def test_graph_and_host_match(
         expected = _ansible_ok(ansible_results, f"{case.name}/graph/{group}")
         assert _ours(capsys, *inv, "--graph", group) == expected
     for host in config["hosts"]:
-        expected = json.loads(_ansible_ok(ansible_results, f"{case.name}/host/{host}"))
-        assert json.loads(_ours(capsys, *inv, "--host", host, "--show-secrets")) == expected
+        expected = _ansible_ok(ansible_results, f"{case.name}/host/{host}")
+        ours = _ours(capsys, *inv, "--host", host, "--show-secrets")
+        assert json.loads(ours) == json.loads(expected)
+        assert ours == expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
