@@ -123,6 +123,8 @@ def test_unknown_host_is_an_input_error(write_tree: WriteTree) -> None:
         ("a.yml", "g:\n  hosts:\n    h1: 5\n", 3, "must be a mapping"),
         ("a.yml", "g:\n  vars: {a: !vault x}\n", 2, "vault"),
         ("a.ini", "\ufeff[web]\nh1\n", 1, "byte order mark"),
+        ("a.ini", "[a]\nh[0:99999999]\n", 2, "more than 100000 hosts"),
+        ("a.yml", "a:\n  hosts:\n    x[0:999]y[0:999]:\n", 3, "more than 100000 hosts"),
     ],
 )
 def test_bad_input_is_one_located_error(
