@@ -61,11 +61,31 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedD
 
 
 def _construct_unsafe(loader: _Loader, node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise yaml.constructor.ConstructorError(
-            None, None, "!unsafe is supported on strings only here", node.start_mark
-        )
-    return Unsafe(loader.construct_scalar(node))
+    """`!unsafe X` is X as if untagged, with every string inside it marked Unsafe (as Ansible)."""
+    plain: yaml.Node
+    if isinstance(node, yaml.ScalarNode):
+        tag = loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        plain = yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style)
+    elif isinstance(node, yaml.SequenceNode):
+        plain = yaml.SequenceNode("tag:yaml.org,2002:seq", node.value, node.start_mark,
+                                  node.end_mark, node.flow_style)
+    elif isinstance(node, yaml.MappingNode):
+        plain = yaml.MappingNode("tag:yaml.org,2002:map", node.value, node.start_mark,
+                                 node.end_mark, node.flow_style)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, "bad !unsafe value", node.start_mark)
+    return _mark_unsafe(loader.construct_object(plain, deep=True))
+
+
+def _mark_unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return Unsafe(value)
+    if isinstance(value, list):
+        return [_mark_unsafe(v) for v in value]
+    if isinstance(value, LocatedDict):
+        for key in value:
+            value[key] = _mark_unsafe(value[key])
+    return value
 
 
 def _refuse(what: str) -> Any:
