@@ -6,7 +6,6 @@ import argparse
 import base64
 import contextlib
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -151,7 +150,6 @@ def _serve(args: argparse.Namespace) -> int:
     from remediate.lab.fleet import Fleet
 
     directory = args.dir.resolve()
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())  # clients that hang up early
     fleet = Fleet.start(directory, hosts=args.hosts, workstations=args.workstations,
                         mailboxes=args.mailboxes, seed=args.seed, transport=args.transport,
                         latency_ms=args.latency_ms)

@@ -25,6 +25,10 @@ from remediate.lab.faults import HostKnobs
 from remediate.lab.host import CommandDropped
 
 _log = logging.getLogger(__name__)
+# The lab's server transports log here: clients hanging up mid-handshake or resetting the
+# connection is ordinary traffic for a lab, not an error worth printing.
+TRANSPORT_LOG = "remediate.lab.sshd.transport"
+logging.getLogger(TRANSPORT_LOG).setLevel(logging.CRITICAL)
 STDIN_WINDOW = 64 * 1024 * 1024
 
 # `cmd`, `cmd.exe`, `C:\Windows\System32\cmd.exe /q /d` ... with no /c or /k command: reads stdin.
@@ -57,6 +61,7 @@ class LabTransport(paramiko.Transport):
     def __init__(self, sock: socket.socket, executor: Executor, knobs: HostKnobs) -> None:
         # A big window: stdin for `cmd` is read only after EOF, so the client must not stall.
         super().__init__(sock, default_window_size=STDIN_WINDOW)
+        self.set_log_channel(TRANSPORT_LOG)
         self.executor = executor
         self.knobs = knobs
         self.pending: dict[int, _ExecJob] = {}
