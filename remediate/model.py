@@ -60,45 +60,104 @@ class ConnectionSettings:
 
     @classmethod
     def from_vars(cls, name: str, hostvars: Mapping[str, Any]) -> ConnectionSettings:
-        """Resolve settings from a host's merged variables (Ansible's names)."""
-        connection = str(hostvars.get("ansible_connection", "ssh"))
-        if connection == "paramiko":
-            connection = "ssh"
-        default_shell = "cmd" if connection == "winrm" else "sh"
-        scheme = str(hostvars.get("ansible_winrm_scheme", "https"))
-        if connection == "winrm":
-            default_port = 5986 if scheme == "https" else 5985
-        elif connection == "ssh":
-            default_port = 22
-        else:
-            default_port = 0
-        validation = str(hostvars.get("ansible_winrm_server_cert_validation", "validate"))
-        user = hostvars.get("ansible_user")
+        """Resolve settings from a host's merged variables (Ansible's names and aliases).
+
+        A bad value is an InputError naming the host and the variable, never a crash.
+        """
+        v = _Vars(name, hostvars)
+        connection = v.text("ansible_connection", "ssh")
+        connection = "ssh" if connection == "paramiko" else connection
+        if connection not in CONNECTION_TYPES:
+            raise v.bad("ansible_connection", f"must be one of {', '.join(CONNECTION_TYPES)}"
+                        " (paramiko means ssh)")
+        port_var = v.first("ansible_port", "ansible_ssh_port")
+        port = v.integer(port_var, 0) if port_var else None
+        scheme_default = "http" if connection == "winrm" and port == 5985 else "https"
+        scheme = v.text("ansible_winrm_scheme", scheme_default)
+        if port is None:
+            port = {"winrm": 5986 if scheme == "https" else 5985, "ssh": 22}.get(connection, 0)
+        shell = v.text("ansible_shell_type", "cmd" if connection == "winrm" else "sh")
+        if shell not in SHELL_TYPES:
+            raise v.bad("ansible_shell_type", f"must be one of {', '.join(SHELL_TYPES)}")
+        policy = v.text("remediate_ssh_host_key_policy", "reject")
+        if policy not in ("reject", "accept-new"):
+            raise v.bad("remediate_ssh_host_key_policy", "must be reject or accept-new")
+        user_var = v.first("ansible_user", "ansible_ssh_user")
+        password_var = v.first("ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
+                               "ansible_winrm_pass", "ansible_winrm_password")
+        key_var = v.first("ansible_ssh_private_key_file", "ansible_private_key_file")
+        host_var = v.first("ansible_host", "ansible_ssh_host")
         return cls(
             name=name,
-            address=str(hostvars.get("ansible_host", name)),
+            address=v.text(host_var, name) if host_var else name,
             connection=connection,
-            port=int(hostvars.get("ansible_port", default_port)),
-            user=None if user is None else str(user),
-            password=hostvars.get("ansible_password"),
-            shell_type=str(hostvars.get("ansible_shell_type", default_shell)),
-            winrm_transport=str(hostvars.get("ansible_winrm_transport", "ntlm")),
+            port=port,
+            user=v.optional(user_var),
+            password=hostvars.get(password_var) if password_var else None,
+            shell_type=shell,
+            winrm_transport=v.text("ansible_winrm_transport", "ntlm"),
             winrm_scheme=scheme,
-            winrm_cert_validation=validation != "ignore",
-            winrm_ca_trust_path=_opt_str(hostvars.get("ansible_winrm_ca_trust_path")),
+            winrm_cert_validation=v.text("ansible_winrm_server_cert_validation", "validate")
+            != "ignore",
+            winrm_ca_trust_path=v.optional("ansible_winrm_ca_trust_path"),
             allow_insecure_winrm=_as_bool(hostvars.get("remediate_allow_insecure_winrm", False)),
-            winrm_cert_pem=_opt_str(hostvars.get("ansible_winrm_cert_pem")),
-            winrm_cert_key_pem=_opt_str(hostvars.get("ansible_winrm_cert_key_pem")),
-            private_key_file=_opt_str(hostvars.get("ansible_ssh_private_key_file")),
-            known_hosts=_opt_str(hostvars.get("remediate_known_hosts")),
-            host_key_policy=str(hostvars.get("remediate_ssh_host_key_policy", "reject")),
-            connect_timeout=float(hostvars.get("remediate_connect_timeout", 10.0)),
-            read_timeout=float(hostvars.get("remediate_read_timeout", 30.0)),
-            operation_timeout=float(hostvars.get("remediate_operation_timeout", 20.0)),
-            command_timeout=float(hostvars.get("remediate_command_timeout", 120.0)),
-            retries=int(hostvars.get("remediate_retries", 3)),
-            retry_deadline=float(hostvars.get("remediate_retry_deadline", 60.0)),
+            winrm_cert_pem=v.optional("ansible_winrm_cert_pem"),
+            winrm_cert_key_pem=v.optional("ansible_winrm_cert_key_pem"),
+            private_key_file=v.optional(key_var),
+            known_hosts=v.optional("remediate_known_hosts"),
+            host_key_policy=policy,
+            connect_timeout=v.number("remediate_connect_timeout", 10.0),
+            read_timeout=v.number("remediate_read_timeout", 30.0),
+            operation_timeout=v.number("remediate_operation_timeout", 20.0),
+            command_timeout=v.number("remediate_command_timeout", 120.0),
+            retries=v.integer("remediate_retries", 3),
+            retry_deadline=v.number("remediate_retry_deadline", 60.0),
         )
+
+
+class _Vars:
+    """Typed reads of connection variables, each failure an InputError naming the variable."""
+
+    def __init__(self, host: str, hostvars: Mapping[str, Any]) -> None:
+        self.host = host
+        self.vars = hostvars
+
+    def bad(self, key: str, why: str) -> Exception:
+        from remediate.errors import InputError
+
+        shown = self.vars.get(key)
+        value = "a secret" if isinstance(shown, Secret) else repr(shown)
+        return InputError(f"host {self.host}: {key}={value} {why}")
+
+    def first(self, *keys: str) -> str | None:
+        return next((k for k in keys if self.vars.get(k) not in (None, "")), None)
+
+    def text(self, key: str, default: str) -> str:
+        value = self.vars.get(key)
+        return default if value is None or value == "" else str(value)
+
+    def optional(self, key: str | None) -> str | None:
+        return None if key is None else _opt_str(self.vars.get(key))
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.vars.get(key, default)
+        try:
+            number = int(str(value), 10) if not isinstance(value, int) else value
+        except ValueError:
+            raise self.bad(key, "must be a whole number") from None
+        if isinstance(value, bool) or number < 0 or number > 65535:
+            raise self.bad(key, "must be a whole number from 0 to 65535")
+        return number
+
+    def number(self, key: str, default: float) -> float:
+        value = self.vars.get(key, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise self.bad(key, "must be a number of seconds") from None
+        if number < 0 or number != number:
+            raise self.bad(key, "must be a positive number of seconds")
+        return number
 
 
 def _opt_str(value: object) -> str | None:

@@ -91,7 +91,8 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
                 bound.append(
                     BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task)
                 )
-            targets.append(Target(host, p_index, tuple(bound)))
+            settings = hostwork.resolve_settings(host, options.extra_vars)
+            targets.append(Target(host, p_index, tuple(bound), settings))
         policy = FleetPolicy(
             forks=options.forks,
             serial=tuple(play.serial),
@@ -104,12 +105,8 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
 
 
 def group_members(inventory: Any) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {"all": []}
-    for name, host in inventory.hosts.items():
-        groups["all"].append(name)
-        for group in host.groups:
-            groups.setdefault(group, []).append(name)
-    return groups
+    """Ansible's `groups` variable: every group (empty ones too) with its hosts in order."""
+    return dict(inventory.groups_dict())
 
 
 def create_task(registry: TaskRegistry, type_name: str, args: Mapping[str, Any]) -> Any:
@@ -162,7 +159,7 @@ def plan_plays(plays: Sequence[PlayTargets], options: Options) -> list[HostPlan]
 
 def _plan_one(target: Target, connect: Connector) -> HostPlan:
     try:
-        with connect(target.host.connection) as conn:
+        with connect(target.settings) as conn:
             return hostwork.plan_target(conn, target)
     except Exception as exc:  # noqa: BLE001 - every failure is this host's status, never the run's
         return hostwork.failed_plan(target, exc)
@@ -279,7 +276,7 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
     if reviewed is not None and not reviewed.changes:
         return hostwork.host_result(target, "ok", findings=reviewed.findings)
     try:
-        with run.connect(target.host.connection) as conn:
+        with run.connect(target.settings) as conn:
             if reviewed is None:
                 fresh = hostwork.plan_target(conn, target)
                 changes, findings = fresh.changes, fresh.findings
@@ -339,7 +336,7 @@ def apply_saved(
             bound = tuple(
                 BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks
             )
-            targets.append(Target(host, index, bound))
+            targets.append(Target(host, index, bound, hostwork.resolve_settings(host)))
             reviewed[(index, hp.host)] = hp
         policy = FleetPolicy(
             forks=options.forks,

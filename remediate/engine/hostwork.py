@@ -23,10 +23,36 @@ from remediate.model import (
     HostPlan,
     HostResult,
 )
-from remediate.secrets import mask_dict
+from remediate.secrets import Secret, mask_dict
 from remediate.transport.base import Connection
 
 Connector = Callable[[ConnectionSettings], Connection]
+
+
+def resolve_settings(host: Host, extra_vars: Mapping[str, Any] | None = None) -> ConnectionSettings:
+    """The host's connection settings, with templated connection variables rendered
+    (`ansible_password: "{{ vault_mail_password }}"`), as Ansible does. InputError if bad."""
+    from remediate.errors import InputError
+    from remediate.templating import TemplateProblem, Variables, has_template, render
+
+    merged = {**host.vars, **(extra_vars or {})}
+    variables = Variables(merged)
+    resolved = dict(merged)
+    for key, value in merged.items():
+        # A password is a Secret, but the inventory may hold a reference to another variable.
+        source = value.reveal() if isinstance(value, Secret) else value
+        if not key.startswith(("ansible_", "remediate_")) or not isinstance(source, str):
+            continue
+        if has_template(source):
+            try:
+                resolved[key] = render(source, variables)
+            except TemplateProblem as exc:
+                message = exc.message
+                if isinstance(value, Secret) and not message.startswith("undefined variable"):
+                    # a syntax error may quote the text, and the text may be the password
+                    message = "looks like a template but does not render (not shown: a secret)"
+                raise InputError(f"host {host.name}: {key}: {message}") from None
+    return ConnectionSettings.from_vars(host.name, resolved)
 
 
 @attrs.frozen
@@ -36,6 +62,7 @@ class Target:
     host: Host
     play: int
     tasks: tuple[BoundTask, ...]
+    settings: ConnectionSettings
 
     def task(self, index: int) -> BoundTask:
         for bound in self.tasks:

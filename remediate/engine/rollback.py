@@ -91,7 +91,8 @@ def _target(inventory: Any, host: str, entries: Sequence[Entry], options: Option
         if index not in bound:
             ref = TaskRef(int(t["play"]), index, str(t["type"]), str(t["name"]), dict(t["args"]))
             bound[index] = BoundTask(ref, create_task(registry, ref.type_name, ref.args))
-    return Target(inventory.get_host(host), 0, tuple(bound.values()))
+    found = inventory.get_host(host)
+    return Target(found, 0, tuple(bound.values()), hostwork.resolve_settings(found))
 
 
 def _in_doubt_applied(conn: Any, target: Target, entries: Sequence[Entry]) -> set[str]:
@@ -111,7 +112,7 @@ def _in_doubt_applied(conn: Any, target: Target, entries: Sequence[Entry]) -> se
 def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> HostResult:
     results: list[ChangeResult] = []
     try:
-        with (run.connect if run else Options().connect())(target.host.connection) as conn:
+        with (run.connect if run else Options().connect())(target.settings) as conn:
             applied = _in_doubt_applied(conn, target, entries)
             for entry in entries:
                 results.append(_revert_one(run, conn, target, entry, applied))
