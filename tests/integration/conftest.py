@@ -55,11 +55,16 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path / "runs")
 
 
+RUNTIME_KEYS = ("counters", "faults", "winrm_open_shells")
+
+
 def states(fleet: Any) -> dict[str, Any]:
-    """Every host's canonical state, counters left out (they count our own reads)."""
+    """Every host's canonical state, less what only describes the lab's own traffic
+    (counters of our reads, armed faults, WinRM shells a killed client left open)."""
     out = {}
     for name in sorted(fleet.hosts):
         state = json.loads(json.dumps(fleet.state(name)))
-        state.pop("counters", None)
+        for key in RUNTIME_KEYS:
+            state.pop(key, None)
         out[name] = state
     return out

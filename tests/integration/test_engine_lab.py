@@ -118,6 +118,7 @@ def test_sigkill_during_apply_then_rollback_restores_everything(tmp_path: Path, 
         journal = _wait_for_in_flight_change(cli, proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
+        _wait_until_quiet(fleet)  # the write in flight may still land after the client died
 
         run_id = journal.parent.name
         shown = cli("runs", "show", run_id)
@@ -127,6 +128,17 @@ def test_sigkill_during_apply_then_rollback_restores_everything(tmp_path: Path, 
         undone = cli("rollback", run_id)
         assert undone.returncode == 0, undone.stdout + undone.stderr
         assert states(fleet) == before
+
+
+def _wait_until_quiet(fleet: Fleet) -> None:
+    """Wait until no host has run a command for a second: the crash is over."""
+    last: dict[str, object] = {}
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 1.0:
+        now = {name: fleet.state(name)["counters"] for name in fleet.hosts}
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        time.sleep(0.05)
 
 
 def _wait_for_in_flight_change(cli: Cli, proc: object) -> Path:
