@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -43,9 +44,17 @@ def _version() -> str:
         return "remediate (not installed)"
 
 
+def _configure_logging(verbose: int) -> None:
+    """Warnings (retries, for one) on stderr; -v adds progress detail, -vv paramiko's too."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="remediate: %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging(getattr(args, "verbose", 0) or 0)
     handler: Handler = args.func
     try:
         return handler(args)

@@ -30,6 +30,8 @@ log = logging.getLogger("remediate.transport")
 SYSTEM_KNOWN_HOSTS = Path("/etc/ssh/ssh_known_hosts")
 HOST_KEY_POLICIES = ("reject", "accept-new")
 KEEPALIVE_SECONDS = 15
+PARAMIKO_LOG = "remediate.transport.ssh.paramiko"
+logging.getLogger(PARAMIKO_LOG).addHandler(logging.NullHandler())
 _POLL = 0.002
 
 
@@ -115,6 +117,9 @@ class SSHConnection(ShellConnection):
             raise
         transport = client.get_transport()
         if transport is not None:
+            # paramiko reports a peer's reset as an ERROR on its own logger, which Python
+            # prints to stderr when nothing is configured; ours stays quiet unless asked (-v).
+            transport.set_log_channel(PARAMIKO_LOG)
             transport.set_keepalive(KEEPALIVE_SECONDS)
             # Small SSH messages (stdin EOF, window adjusts) must not wait for delayed ACKs.
             if isinstance(transport.sock, socket.socket):
