@@ -16,6 +16,7 @@ from remediate.engine.planfile import plan_to_json, secret_arguments, write_plan
 from remediate.engine.planning import BoundTask
 from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import Runs
+from remediate.engine.writes import write_changes
 from remediate.errors import InputError
 from remediate.model import HostPlan, HostResult, Plan, TaskRef
 from remediate.secrets import mask_dict
@@ -293,7 +294,7 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
                     )
             if not changes:
                 return hostwork.host_result(target, "ok", findings=findings, conn=conn)
-            results, error = hostwork.apply_changes(conn, target, changes, run.journal, run.emit)
+            results, error = write_changes(conn, target, changes, run.journal, run.emit)
             if error is None:
                 error = hostwork.verify_converged(conn, target, [r.change for r in results])
             return hostwork.host_result(

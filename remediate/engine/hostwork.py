@@ -7,11 +7,9 @@ from typing import Any
 
 import attrs
 
-from remediate.engine.events import Emitter
 from remediate.engine.facts import gather_facts
-from remediate.engine.journal import Journal
 from remediate.engine.planning import BoundTask, describe_drift, fingerprints, plan_tasks, show
-from remediate.errors import ConnectionFailed, RemediateError, UnknownOutcome
+from remediate.errors import ConnectionFailed, RemediateError
 
 __all__ = ["ConnectionFailed", "Connector", "Target"]
 from remediate.model import (
@@ -132,46 +130,6 @@ def check_drift(conn: Connection, target: Target, reviewed: Sequence[Change]) ->
         return None
     current, _ = plan_tasks(target.host, target.tasks, facts)
     return "; ".join(describe_drift(reviewed, current))
-
-
-def apply_changes(
-    conn: Connection, target: Target, changes: Sequence[Change], journal: Journal, emit: Emitter
-) -> tuple[list[ChangeResult], str | None]:
-    """Journal intent, apply, journal outcome, change by change; stop at the first failure."""
-    results: list[ChangeResult] = []
-    for change in changes:
-        bound = target.task(change.task_index)
-        record, task = change_record(change), task_record(bound)
-        emit("change.started", host=target.host.name, address=change.address)
-        journal.record_intent(target.host.name, record, task, change.before, change.after)
-        try:
-            bound.task.apply(conn, target.host, change)
-        except UnknownOutcome as exc:
-            journal.record_outcome(
-                target.host.name,
-                record,
-                task,
-                change.before,
-                change.after,
-                "unknown",
-                describe(exc),
-            )
-            results.append(ChangeResult(change, "failed", describe(exc)))
-            emit("change.finished", host=target.host.name, address=change.address, status="unknown")
-            return results, f"{change.address}: outcome unknown: {describe(exc)}"
-        except (RemediateError, OSError) as exc:
-            journal.record_outcome(
-                target.host.name, record, task, change.before, change.after, "failed", describe(exc)
-            )
-            results.append(ChangeResult(change, "failed", describe(exc)))
-            emit("change.finished", host=target.host.name, address=change.address, status="failed")
-            return results, f"{change.address}: {describe(exc)}"
-        journal.record_outcome(
-            target.host.name, record, task, change.before, change.after, "applied"
-        )
-        results.append(ChangeResult(change, "applied"))
-        emit("change.finished", host=target.host.name, address=change.address, status="applied")
-    return results, None
 
 
 def verify_converged(conn: Connection, target: Target, applied: Sequence[Change]) -> str | None:

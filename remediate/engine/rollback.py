@@ -14,7 +14,8 @@ from remediate.engine.journal import Record
 from remediate.engine.planning import BoundTask, plan_tasks, show
 from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import RunInfo, Runs
-from remediate.errors import InputError, RemediateError
+from remediate.engine.writes import write_changes
+from remediate.errors import InputError
 from remediate.model import Change, ChangeResult, HostResult, TaskRef
 
 
@@ -114,12 +115,20 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
     try:
         with (run.connect if run else Options().connect())(target.settings) as conn:
             applied = _in_doubt_applied(conn, target, entries)
+            to_revert = []
             for entry in entries:
-                results.append(_revert_one(run, conn, target, entry, applied))
-                if results[-1].failed:
-                    return hostwork.host_result(
-                        target, "failed", results, (), results[-1].error, conn
-                    )
+                settled = _settle_without_writing(run, target, entry, applied)
+                if settled is None:
+                    to_revert.append(entry.change)
+                else:
+                    results.append(settled)
+            if run is not None and to_revert:
+                written, error = write_changes(
+                    conn, target, to_revert, run.journal, run.emit, revert=True
+                )
+                results.extend(written)
+                if error:
+                    return hostwork.host_result(target, "failed", results, (), error, conn)
             error = None if run is None else _verify_reverted(conn, target, results)
             return hostwork.host_result(
                 target, hostwork.settle(results, error), results, (), error, conn
@@ -129,18 +138,18 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
         return hostwork.host_result(target, status, results, message=hostwork.describe(exc))
 
 
-def _revert_one(
-    run: _Run | None, conn: Any, target: Target, entry: Entry, applied: set[str]
-) -> ChangeResult:
+def _settle_without_writing(
+    run: _Run | None, target: Target, entry: Entry, applied: set[str]
+) -> ChangeResult | None:
+    """What becomes of a change that needs no write; None when it must be reverted."""
     change = entry.change
     if not change.reversible:
         return ChangeResult(change, "irreversible", "cannot be undone: " + change.reason)
     if change.address not in applied:
         if run is not None:
-            record = hostwork.change_record(change)
             run.journal.record_outcome(
                 target.host.name,
-                record,
+                hostwork.change_record(change),
                 dict(entry.task),
                 change.after,
                 change.before,
@@ -149,27 +158,7 @@ def _revert_one(
         return ChangeResult(change, "not-applied", "was never applied (read from the host)")
     if run is None:
         return ChangeResult(change, "skipped", "would revert (check mode)")
-    record, task = hostwork.change_record(change), dict(entry.task)
-    run.emit("change.started", host=target.host.name, address=change.address)
-    run.journal.record_intent(target.host.name, record, task, change.after, change.before)
-    try:
-        target.task(change.task_index).task.revert(conn, target.host, change)
-    except (RemediateError, OSError) as exc:
-        run.journal.record_outcome(
-            target.host.name,
-            record,
-            task,
-            change.after,
-            change.before,
-            "failed",
-            hostwork.describe(exc),
-        )
-        return ChangeResult(change, "failed", f"{change.address}: {hostwork.describe(exc)}")
-    run.journal.record_outcome(
-        target.host.name, record, task, change.after, change.before, "reverted"
-    )
-    run.emit("change.finished", host=target.host.name, address=change.address, status="reverted")
-    return ChangeResult(change, "reverted")
+    return None
 
 
 def _verify_reverted(conn: Any, target: Target, results: Sequence[ChangeResult]) -> str | None:

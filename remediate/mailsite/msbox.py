@@ -241,11 +241,16 @@ def dword(value: object) -> int | None:
 def run_msbox(conn: Connection, host: Host, command: str, what: str) -> CommandResult:
     """Run one msbox write; HostFailed with msbox's message (never the command) on failure."""
     result = conn.run(command)
+    check_msbox(host, result, what)
+    return result
+
+
+def check_msbox(host: Host, result: CommandResult, what: str) -> None:
+    """HostFailed with msbox's message (never the command line) when a write failed."""
     if result.rc != 0:
         raise HostFailed(
             f"{host.name}: msbox {what} failed (exit {result.rc}): {first_line(result)}"
         )
-    return result
 
 
 def set_property(

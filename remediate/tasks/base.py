@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
@@ -75,6 +75,25 @@ class Task(Protocol):
 
     def revert(self, conn: Connection, host: Host, change: Change) -> None:
         """Ensure the change's `before` state on the host."""
+        ...
+
+
+@runtime_checkable
+class PipelinedWrites(Protocol):
+    """Optional for a task whose apply and revert are each exactly one command.
+
+    The engine then journals every intent of a host, sends all the writes in ONE round
+    trip, and journals each outcome from its own result. `apply`/`revert` must do the
+    same as `check_write(conn.run(write_command(...)))`.
+    """
+
+    def write_command(self, host: Host, change: Change, revert: bool) -> str:
+        """The one command that ensures `after` (or `before` when reverting)."""
+        ...
+
+    def check_write(self, host: Host, change: Change, result: CommandResult,
+                    revert: bool) -> None:
+        """Raise HostFailed (never echoing a secret) if the write did not succeed."""
         ...
 
 

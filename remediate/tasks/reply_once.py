@@ -16,11 +16,11 @@ import attrs
 from remediate.errors import HostFailed
 from remediate.mailsite.facts import MailboxFacts, fact_key
 from remediate.mailsite.mailboxes import Domain, Mailbox, Value, domains_from_value
-from remediate.mailsite.msbox import Dialect, clear_property, dword, set_property
+from remediate.mailsite.msbox import Dialect, check_msbox, dword
 from remediate.model import Change, Finding, Host
 from remediate.secrets import Secret
 from remediate.tasks.base import ArgumentError, Fact, Facts
-from remediate.transport.base import Connection
+from remediate.transport.base import CommandResult, Connection
 
 NAME = "mailsite.reply_once"
 _BOOLEAN_TEXT = {"true": True, "yes": True, "false": False, "no": False}
@@ -72,17 +72,25 @@ class ReplyOnce:
         }
 
     def apply(self, conn: Connection, host: Host, change: Change) -> None:
-        address, prop = _target(change)
-        set_property(conn, host, Dialect.for_host(host), address, prop, str(change.data["after"]))
+        self.check_write(host, change, conn.run(self.write_command(host, change, False)), False)
 
     def revert(self, conn: Connection, host: Host, change: Change) -> None:
+        self.check_write(host, change, conn.run(self.write_command(host, change, True)), True)
+
+    def write_command(self, host: Host, change: Change, revert: bool) -> str:
+        """`-set` to the after value; reverting, `-clear` when it was not set, else `-set`."""
         address, prop = _target(change)
         dialect = Dialect.for_host(host)
-        before = change.data.get("before")
-        if before is None:
-            clear_property(conn, host, dialect, address, prop)
-        else:
-            set_property(conn, host, dialect, address, prop, str(before))
+        value = change.data.get("before") if revert else change.data["after"]
+        if value is None:
+            return dialect.clear_command(address, prop)
+        return dialect.set_command(address, prop, str(value))
+
+    def check_write(self, host: Host, change: Change, result: CommandResult, revert: bool) -> None:
+        address, prop = _target(change)
+        value = change.data.get("before") if revert else change.data["after"]
+        what = f"-clear {address} {prop}" if value is None else f"-set {address} {prop} {value}"
+        check_msbox(host, result, what)
 
 
 def _plan_domain(

@@ -175,3 +175,28 @@ def test_rollback_of_an_unknown_run_is_exit_5(cli: Cli) -> None:
     done = cli("rollback", "20990101T000000Z-000000")
     assert done.returncode == 5
     assert "no run '20990101T000000Z-000000'" in done.stderr
+
+
+def test_a_hosts_writes_cost_one_round_trip_whatever_their_number(fleet: Fleet, cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", str(plan_file),
+               "-e", "fix_reply_once_overrides=true").returncode == 0
+    doc = json.loads(plan_file.read_text())
+    per_host = {h["host"]: h["round_trips"] for h in doc["hosts"]}
+    changes = {h: sum(1 for c in doc["resource_changes"] if c["host"] == h) for h in per_host}
+    busiest = max(changes, key=lambda h: changes[h])
+    assert changes[busiest] >= 3
+    gather = per_host[busiest]  # 1, or 2 when a mailbox name holds a quote
+
+    def trips() -> int:
+        return int(fleet.state(busiest)["counters"]["round_trips"])
+
+    start = trips()
+    assert cli("apply", str(plan_file)).returncode == 0
+    # gather (drift check) + every write in one batch + gather (verify)
+    assert trips() - start == gather + 1 + gather
+
+    start = trips()
+    assert cli("rollback", cli.latest_run()).returncode == 0
+    assert trips() - start == 1 + gather  # the reverts in one batch, then verify
