@@ -96,7 +96,7 @@ def apply(
         connector=connector,
         host_deadline=host_deadline,
     )
-    meta = {"command": "apply", "arguments": list(arguments), "inventory": list(inv.sources)}
+    meta = {"command": "apply", "arguments": list(arguments), "inventory": _absolute(inv.sources)}
     run_id, results, aborted, reason = core.apply_saved(loaded, inv, options, meta)
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason, plan=loaded)
 
@@ -138,8 +138,8 @@ def run(
     meta = {
         "command": "run",
         "arguments": list(arguments),
-        "playbook": str(book.path),
-        "inventory": list(inv.sources),
+        "playbook": os.path.abspath(book.path),
+        "inventory": _absolute(inv.sources),
     }
     run_id, results, aborted, reason = core.run_playbook(book, inv, options, meta)
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason)
@@ -192,6 +192,11 @@ def rollback(
         "check" if check else "rollback",
         irreversible=tuple(irreversible),
     )
+
+
+def _absolute(paths: Sequence[str]) -> list[str]:
+    """Paths as recorded in plans and runs: absolute, so apply and rollback work from anywhere."""
+    return [os.path.abspath(p) for p in paths]
 
 
 def _str(value: PathLike | None) -> str | None:

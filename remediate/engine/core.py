@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -171,8 +172,8 @@ def make_plan(playbook: Any, inventory: Any, options: Options) -> Plan:
     hosts = plan_plays(plays, options)
     plan = Plan(
         hosts=tuple(hosts),
-        playbook=str(playbook.path),
-        inventory=tuple(inventory.sources),
+        playbook=os.path.abspath(playbook.path),
+        inventory=tuple(os.path.abspath(s) for s in inventory.sources),
         playbook_digest=playbook.digest(),
         inventory_digest=inventory.digest(),
         created=now(),

@@ -23,8 +23,12 @@ def test_a_second_run_on_a_locked_host_is_refused_with_the_holder(tmp_path: Path
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lock = HostLock(tmp_path, "mail001", "run-new")
     lock.path.parent.mkdir(parents=True)
     lock.path.write_text(json.dumps({"pid": int(dead.stdout), "run": "run-killed"}))

@@ -31,14 +31,16 @@ class KeyValueHost:
     def run(self, command: str, *, safe_to_repeat: bool = False) -> CommandResult:
         return self.run_batch([command])[0]
 
-    def run_batch(self, commands: Sequence[str], *, safe_to_repeat: bool = False
-                  ) -> list[CommandResult]:
+    def run_batch(
+        self, commands: Sequence[str], *, safe_to_repeat: bool = False
+    ) -> list[CommandResult]:
         self.round_trips += 1
         results = []
         for index, command in enumerate(commands):
             if index == self.drop_at:
-                raise UnknownOutcome("connection dropped", results, in_doubt=1,
-                                     not_sent=len(commands) - index - 1)
+                raise UnknownOutcome(
+                    "connection dropped", results, in_doubt=1, not_sent=len(commands) - index - 1
+                )
             _, key, value = command.split(" ", 2)
             if key == "readonly":
                 results.append(CommandResult(1, "read-only"))
@@ -63,8 +65,7 @@ class SetKeys:
     def write_command(self, host: Host, change: Change, revert: bool) -> str:
         return f"set {change.data['key']} {change.before if revert else change.after}"
 
-    def check_write(self, host: Host, change: Change, result: CommandResult,
-                    revert: bool) -> None:
+    def check_write(self, host: Host, change: Change, result: CommandResult, revert: bool) -> None:
         if result.rc:
             raise HostFailed(f"{change.address}: {result.stdout}")
 
@@ -74,16 +75,25 @@ class SetKeys:
 
 def _setup(tmp_path: Path, keys: Sequence[str]) -> tuple[Target, list[Change], Journal]:
     host = Host("kv1")
-    target = Target(host, 0, (BoundTask(TaskRef(0, 0, "test.set_keys", "set", {}), SetKeys()),),
-                    ConnectionSettings.from_vars("kv1", {"ansible_connection": "local"}))
-    changes = [Change(f"kv1/{k}", "update", "old", "new", "test", task_index=0,
-                      data={"key": k}) for k in keys]
+    target = Target(
+        host,
+        0,
+        (BoundTask(TaskRef(0, 0, "test.set_keys", "set", {}), SetKeys()),),
+        ConnectionSettings.from_vars("kv1", {"ansible_connection": "local"}),
+    )
+    changes = [
+        Change(f"kv1/{k}", "update", "old", "new", "test", task_index=0, data={"key": k})
+        for k in keys
+    ]
     return target, changes, Journal(tmp_path, "run-1")
 
 
 def outcomes(tmp_path: Path) -> list[tuple[str, str | None]]:
-    return [(r.address, r.status) for r in read_journal(tmp_path / "journal.jsonl")
-            if r.phase == "outcome"]
+    return [
+        (r.address, r.status)
+        for r in read_journal(tmp_path / "journal.jsonl")
+        if r.phase == "outcome"
+    ]
 
 
 def test_all_writes_of_a_host_go_in_one_round_trip_after_every_intent(tmp_path: Path) -> None:
@@ -102,8 +112,11 @@ def test_each_write_is_judged_by_its_own_result(tmp_path: Path) -> None:
     results, error = write_changes(KeyValueHost(), target, changes, journal, Emitter())
     assert [r.status for r in results] == ["applied", "failed", "applied"]
     assert error is not None and "kv1/readonly" in error and "read-only" in error
-    assert outcomes(tmp_path) == [("kv1/a", "applied"), ("kv1/readonly", "failed"),
-                                  ("kv1/c", "applied")]
+    assert outcomes(tmp_path) == [
+        ("kv1/a", "applied"),
+        ("kv1/readonly", "failed"),
+        ("kv1/c", "applied"),
+    ]
 
 
 def test_a_dropped_batch_leaves_done_doubtful_and_unsent_apart(tmp_path: Path) -> None:
@@ -112,8 +125,12 @@ def test_a_dropped_batch_leaves_done_doubtful_and_unsent_apart(tmp_path: Path) -
     results, error = write_changes(conn, target, changes, journal, Emitter())
     assert [r.status for r in results] == ["applied", "failed", "not-applied", "not-applied"]
     assert error is not None and "outcome unknown" in error
-    assert outcomes(tmp_path) == [("kv1/a", "applied"), ("kv1/b", "unknown"),
-                                  ("kv1/c", "not-applied"), ("kv1/d", "not-applied")]
+    assert outcomes(tmp_path) == [
+        ("kv1/a", "applied"),
+        ("kv1/b", "unknown"),
+        ("kv1/c", "not-applied"),
+        ("kv1/d", "not-applied"),
+    ]
 
 
 def test_reverting_writes_the_before_values(tmp_path: Path) -> None:

@@ -21,7 +21,9 @@ class Cli:
     def __init__(self, runs: Path) -> None:
         self.runs = runs
 
-    def __call__(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, timeout: float = 180, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "REMEDIATE_RUNS_DIR": str(self.runs)}
         env.pop("REMEDIATE_DEBUG", None)
         done = subprocess.run(
@@ -31,6 +33,7 @@ class Cli:
             env=env,
             timeout=timeout,
             check=False,
+            cwd=cwd,
         )
         assert "Traceback" not in done.stderr, done.stderr
         return done

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    with Fleet.start(tmp_path_factory.mktemp("lab"), hosts=2, workstations=0, mailboxes=5,
-                     seed=2) as lab:
+    with Fleet.start(
+        tmp_path_factory.mktemp("lab"), hosts=2, workstations=0, mailboxes=5, seed=2
+    ) as lab:
         yield lab
 
 
@@ -35,8 +36,9 @@ def rewrite(fleet: Fleet, path: Path, **changes: object) -> str:
     return str(path)
 
 
-def test_a_templated_password_from_another_variable_connects(fleet: Fleet, cli: Cli,
-                                                             tmp_path: Path) -> None:
+def test_a_templated_password_from_another_variable_connects(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     inventory = rewrite(fleet, tmp_path / "inv.yml", ansible_password="{{ vault_lab_password }}")
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(yaml.safe_dump({"all": {"vars": {"vault_lab_password": fleet.password}}}))
@@ -45,8 +47,9 @@ def test_a_templated_password_from_another_variable_connects(fleet: Fleet, cli: 
     assert fleet.password not in done.stdout + done.stderr
 
 
-def test_an_undefined_variable_in_a_connection_setting_is_exit_5(fleet: Fleet, cli: Cli,
-                                                                 tmp_path: Path) -> None:
+def test_an_undefined_variable_in_a_connection_setting_is_exit_5(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     inventory = rewrite(fleet, tmp_path / "inv.yml", ansible_password="{{ nowhere_defined }}")
     done = cli("plan", PLAYBOOK, "-i", inventory)
     assert done.returncode == 5
@@ -54,8 +57,9 @@ def test_an_undefined_variable_in_a_connection_setting_is_exit_5(fleet: Fleet, c
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_a_bad_port_is_exit_5_naming_host_and_variable(fleet: Fleet, cli: Cli,
-                                                       tmp_path: Path) -> None:
+def test_a_bad_port_is_exit_5_naming_host_and_variable(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     inventory = rewrite(fleet, tmp_path / "inv.yml", ansible_port="abc")
     done = cli("plan", PLAYBOOK, "-i", inventory)
     assert done.returncode == 5
@@ -63,8 +67,9 @@ def test_a_bad_port_is_exit_5_naming_host_and_variable(fleet: Fleet, cli: Cli,
     assert done.stderr.startswith("host mail00")
 
 
-def test_a_wrong_password_is_unreachable_exit_4_and_never_shown(fleet: Fleet, cli: Cli,
-                                                               tmp_path: Path) -> None:
+def test_a_wrong_password_is_unreachable_exit_4_and_never_shown(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     canary = "Wrong-Canary-Pw-77aa"
     inventory = rewrite(fleet, tmp_path / "inv.yml", ansible_password=canary)
     done = cli("plan", PLAYBOOK, "-i", inventory)

@@ -177,11 +177,23 @@ def test_rollback_of_an_unknown_run_is_exit_5(cli: Cli) -> None:
     assert "no run '20990101T000000Z-000000'" in done.stderr
 
 
-def test_a_hosts_writes_cost_one_round_trip_whatever_their_number(fleet: Fleet, cli: Cli,
-                                                                  tmp_path: Path) -> None:
+def test_a_hosts_writes_cost_one_round_trip_whatever_their_number(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
     plan_file = tmp_path / "plan.json"
-    assert cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-o", str(plan_file),
-               "-e", "fix_reply_once_overrides=true").returncode == 0
+    assert (
+        cli(
+            "plan",
+            PLAYBOOK,
+            "-i",
+            str(fleet.inventory_path),
+            "-o",
+            str(plan_file),
+            "-e",
+            "fix_reply_once_overrides=true",
+        ).returncode
+        == 0
+    )
     doc = json.loads(plan_file.read_text())
     per_host = {h["host"]: h["round_trips"] for h in doc["hosts"]}
     changes = {h: sum(1 for c in doc["resource_changes"] if c["host"] == h) for h in per_host}
@@ -200,3 +212,17 @@ def test_a_hosts_writes_cost_one_round_trip_whatever_their_number(fleet: Fleet, 
     start = trips()
     assert cli("rollback", cli.latest_run()).returncode == 0
     assert trips() - start == 1 + gather  # the reverts in one batch, then verify
+
+
+def test_plans_and_runs_made_with_relative_paths_work_from_anywhere(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    work = fleet.inventory_path.parent.parent
+    relative = str(fleet.inventory_path.relative_to(work))
+    assert cli("plan", PLAYBOOK, "-i", relative, "-o", "plan.json", cwd=work).returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    applied = cli("apply", str(work / "plan.json"), cwd=elsewhere)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    undone = cli("rollback", cli.latest_run(), cwd=Path("/"))
+    assert undone.returncode == 0, undone.stdout + undone.stderr
