@@ -200,7 +200,7 @@ def _report(args: argparse.Namespace, result: RunResult, title: str) -> int:
             out.print(f"  {change.address}: {change.reason}", markup=False)
     if result.aborted:
         text.console(stderr=True).print(f"ABORTED: {result.abort_reason}", markup=False)
-    text.print_recap(result.hosts, out, result.run_id, verbose=args.verbose > 0)
+    text.print_recap(result.hosts, out, result.run_id, verbose=args.verbose > 0, quiet=args.quiet)
     return result.exit_code
 
 
@@ -240,6 +240,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         out = text.console()
         if args.quiet:
+            text.print_failed_hosts(made, out)
             out.print(text.plan_summary(made))
         else:
             text.print_plan(made, out)

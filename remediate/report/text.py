@@ -79,6 +79,13 @@ def _print_host_plan(hp: HostPlan, out: Console, diff: bool) -> None:
             out.print(Text(f"      {line}", style="dim"))
 
 
+def print_failed_hosts(plan: Plan, out: Console) -> None:
+    """Only the hosts that could not be planned (what -q still shows)."""
+    for hp in plan.hosts:
+        if hp.failed:
+            _print_host_plan(hp, out, diff=False)
+
+
 def plan_summary(plan: Plan) -> Text:
     changes = plan.changes
     hosts_changing = sum(1 for hp in plan.hosts if hp.changes)
@@ -106,11 +113,18 @@ def _result_detail(result: HostResult) -> str:
 
 
 def print_recap(
-    results: Sequence[HostResult], out: Console, run_id: str | None, verbose: bool = False
+    results: Sequence[HostResult],
+    out: Console,
+    run_id: str | None,
+    verbose: bool = False,
+    quiet: bool = False,
 ) -> None:
-    out.print(Text("RECAP", style="bold"))
-    width = max((len(r.host) for r in results), default=4)
-    for result in results:
+    """A line per host (with -q only the hosts that did not end well), then the totals."""
+    shown = [r for r in results if r.failed] if quiet else list(results)
+    if shown:
+        out.print(Text("RECAP", style="bold"))
+    width = max((len(r.host) for r in shown), default=4)
+    for result in shown:
         line = Text(f"{result.host:<{width}}  ")
         line.append(f"{result.status:<12}", style=STATUS_STYLE.get(result.status, ""))
         line.append(_result_detail(result))
