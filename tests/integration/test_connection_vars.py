@@ -76,3 +76,7 @@ def test_a_wrong_password_is_unreachable_exit_4_and_never_shown(
     assert done.returncode == 4, done.stdout + done.stderr
     assert "AUTH-FAILED" in done.stdout.upper()
     assert canary not in done.stdout + done.stderr
+    quiet = cli("plan", PLAYBOOK, "-i", inventory, "-q")
+    assert quiet.returncode == 4
+    assert "mail001: UNREACHABLE auth-failed" in quiet.stdout
+    assert "2 host(s) unreachable" in quiet.stdout
