@@ -174,7 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     from remediate.lab.control import LabClient
-    from remediate.lab.fleet import pid_alive
+    from remediate.processes import pid_alive
 
     client = LabClient.open(args.dir)
     client.call("down")

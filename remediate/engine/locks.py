@@ -9,16 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from remediate.errors import HostLocked
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from remediate.processes import pid_alive
 
 
 class HostLock:
@@ -64,7 +55,7 @@ class HostLock:
         pid = holder.get("pid")
         if holder.get("on") not in (None, socket.gethostname()):
             return True  # another machine's lock: cannot tell, so respect it
-        return isinstance(pid, int) and _alive(pid)
+        return isinstance(pid, int) and pid_alive(pid)
 
     def _describe_holder(self) -> str:
         holder = self._read()

@@ -1,6 +1,6 @@
 """Local connection: commands run on this machine through `sh`, started without a shell.
 
-`subprocess` gets an argv (`sh -s`, never `shell=True`); the batch goes to sh's stdin
+`subprocess` gets an argv (`sh -s`, never a shell string); the batch goes to sh's stdin
 exactly as it would over SSH, so the local and remote sh dialects behave the same.
 """
 

@@ -21,7 +21,7 @@ import winrm
 import yaml
 
 from remediate.cli import main
-from remediate.lab.fleet import pid_alive
+from remediate.processes import pid_alive
 
 pytestmark = pytest.mark.lab
 
