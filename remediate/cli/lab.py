@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 from remediate.errors import InputError
 
 READY_FILE = "ready"
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9._-]+")
 LOG_FILE = "lab.log"
 
 
@@ -44,10 +46,18 @@ def register(sub: Any) -> None:
     state.add_argument("host")
     state.set_defaults(func=_state)
 
-    run = actions.add_parser("exec", help="run a command at a host's console: exec HOST -- CMD")
+    run = actions.add_parser(
+        "exec", help="run a command at a host's console: exec HOST -- CMD",
+        description="Run a command at a lab host's console (cmd /c; output in UTF-8). One "
+        "word after `--` is a raw cmd command line; several words are an argv, quoted for "
+        "cmd (so `-- msbox -get \"a & b@x\"` runs one command). Exits with the command's "
+        "exit code; a code above 255 cannot be a process status, so it is printed as "
+        "`remediate lab exec: exit code N` on stderr and the exit status is 1.",
+    )
     _dir_option(run)
     run.add_argument("host")
-    run.add_argument("command", nargs=argparse.REMAINDER, help="the command line (after --)")
+    run.add_argument("command", nargs=argparse.REMAINDER,
+                     help="after --: one raw command line, or several words (an argv)")
     run.set_defaults(func=_exec)
 
     fault = actions.add_parser("fault", help="set or clear a fault on a host")
@@ -201,13 +211,41 @@ def _exec(args: argparse.Namespace) -> int:
         words = words[1:]
     if not words:
         raise InputError("lab exec: give the command after `--`")
-    reply = LabClient.open(args.dir).call("exec", host=args.host, command=" ".join(words))
+    reply = LabClient.open(args.dir).call("exec", host=args.host, command=exec_line(words))
     sys.stdout.flush()
     sys.stdout.buffer.write(base64.b64decode(reply["stdout"]))
     sys.stdout.buffer.flush()
     sys.stderr.buffer.write(base64.b64decode(reply["stderr"]))
     sys.stderr.buffer.flush()
-    return int(reply["rc"])
+    rc = int(reply["rc"])
+    if not 0 <= rc <= 255:
+        print(f"remediate lab exec: exit code {rc}", file=sys.stderr)
+        return 1
+    return rc
+
+
+def exec_line(words: list[str]) -> str:
+    """The `cmd /c` text for `lab exec`: one word as typed, several quoted as an argv.
+
+    The argv goes through `quote_argv("cmd", ...)`. A plain first word (letters, digits,
+    `.-_`) is left bare, so built-ins such as `type` and `dir` still work (a quoted name
+    is never a built-in) and `msbox` is found on PATH either way. cmd /c drops a leading
+    quote and the last quote of its text unless the text is exactly one quoted program
+    path, so a line that starts with a quote is wrapped in one more pair for it to drop:
+    the quoted program and any escaped quote in the arguments survive.
+    """
+    from remediate.transport.quoting import quote_argv
+
+    if len(words) == 1:
+        return words[0]
+    try:
+        line = quote_argv("cmd", words)
+    except InputError as exc:  # UnsafeArgument: NUL, CR, LF or a bad program path
+        raise InputError(f"lab exec: {exc.message}") from None
+    program = words[0]
+    if _PLAIN_WORD.fullmatch(program) and line.startswith(f'"{program}"'):
+        return program + line[len(program) + 2:]
+    return f'"{line}"'
 
 
 def _fault(args: argparse.Namespace) -> int:

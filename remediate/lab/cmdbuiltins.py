@@ -1,4 +1,10 @@
-"""cmd.exe internal commands: echo, set, type, dir, cd, exit, ver (and harmless no-ops)."""
+"""cmd.exe internal commands: echo, set, type, dir, cd, exit, ver, call (and harmless no-ops).
+
+ERRORLEVEL follows dbenham's measurements on Windows 10 (command-line context): ECHO, REM,
+CLS, TITLE and ENDLOCAL never change it; SET changes it only on failure; CD/CHDIR, DIR,
+TYPE, VER and SETLOCAL set 0 on success and 1 on failure; CALL clears it unless the called
+command sets it; `(call)` (CALL with nothing at all) sets 1, `(call )` sets 0.
+"""
 
 from __future__ import annotations
 
@@ -94,9 +100,8 @@ def type_command(cmd: Interpreter, rest: str) -> int:
             continue
         if len(names) > 1:
             cmd.err.write(f"\r\n{name}\r\n\r\n\r\n")
-        cmd.out.write(data.decode("utf-8", errors="replace"))
-    if rc:
-        cmd.errorlevel = rc
+        cmd.out.write_bytes(data)  # the file's bytes as they are, whatever the code page
+    cmd.errorlevel = rc
     return rc
 
 
@@ -116,6 +121,7 @@ def dir_command(cmd: Interpreter, rest: str) -> int:
         cmd.errorlevel = 1
         return 1
     cmd.out.write("".join(n + "\r\n" for n in names))
+    cmd.errorlevel = 0
     return 0
 
 
@@ -123,6 +129,7 @@ def cd(cmd: Interpreter, rest: str) -> int:
     args = [w for w in words(rest) if w.lower() != "/d"]
     if not args:
         cmd.out.write(cmd.cwd + "\r\n")
+        cmd.errorlevel = 0
         return 0
     target = " ".join(args)
     if target == "..":
@@ -135,6 +142,7 @@ def cd(cmd: Interpreter, rest: str) -> int:
         cmd.errorlevel = 1
         return 1
     cmd.cwd = target
+    cmd.errorlevel = 0
     return 0
 
 
@@ -156,7 +164,29 @@ def exit_command(cmd: Interpreter, rest: str) -> int:
 
 def ver(cmd: Interpreter, rest: str) -> int:
     cmd.out.write(VERSION_LINE)
+    cmd.errorlevel = 0
     return 0
+
+
+def setlocal(cmd: Interpreter, rest: str) -> int:
+    cmd.errorlevel = 0
+    return 0
+
+
+def call(cmd: Interpreter, rest: str) -> int:
+    """`(call)` fails with 1, `(call )` succeeds with 0, `call COMMAND` runs COMMAND."""
+    if not rest:
+        cmd.errorlevel = 1
+        return 1
+    body = rest[1:] if rest[0] in _BLANK + ",;=" else rest
+    if not body.strip(_BLANK + ",;="):
+        cmd.errorlevel = 0
+        return 0
+    if body.lstrip(_BLANK).startswith(":"):
+        cmd.err.write("Invalid attempt to call batch label outside of batch script.\r\n")
+        cmd.errorlevel = 1
+        return 1
+    return cmd.run_called(body)
 
 
 def noop(cmd: Interpreter, rest: str) -> int:
@@ -175,6 +205,7 @@ BUILTINS: dict[str, Builtin] = {
     "rem": noop,
     "cls": noop,
     "title": noop,
-    "setlocal": noop,
+    "setlocal": setlocal,
+    "call": call,
     "endlocal": noop,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from remediate.lab import argv as msvcrt
@@ -11,13 +12,14 @@ from remediate.lab.cmdparse import (
     CmdSyntaxError,
     For,
     If,
+    NeedMore,
     Node,
     Redirect,
     Rem,
     Simple,
     parse,
 )
-from remediate.lab.cmdpercent import expand_percent
+from remediate.lab.cmdpercent import expand_delayed, expand_percent
 from remediate.lab.cmdwords import program_token, split_command_name, strip_slash_c
 from remediate.lab.state import HostState, ProgramResult
 
@@ -35,6 +37,12 @@ Hook = Callable[[str], None]
 _DYNAMIC = {"ERRORLEVEL": "", "CD": "", "DATE": "Fri 11/27/2026", "TIME": "12:00:00.00",
             "RANDOM": "4711", "CMDEXTVERSION": "2"}
 ForVars = tuple[dict[str, str], ...]
+# The code pages `chcp` accepts in the lab (Python codec of each). 437 is the OEM code page
+# of an en-US Windows console, so it is where every cmd starts unless told otherwise.
+CODEPAGES = {437: "cp437", 850: "cp850", 1252: "cp1252", 65001: "utf-8"}
+DEFAULT_CODEPAGE = 437
+_LINE_END = re.compile(rb"[\n\x1a]")
+Listener = Callable[[bytes], None]
 
 
 class ExitCmd(Exception):
@@ -45,19 +53,69 @@ class ExitCmd(Exception):
         self.code = code
 
 
-class Sink:
-    """An output stream: a list of text pieces, or nowhere (NUL)."""
+class Console:
+    """What a cmd instance shares with the children it starts: the active code page."""
 
-    def __init__(self, discard: bool = False) -> None:
-        self.parts: list[str] = []
+    def __init__(self, codepage: int = DEFAULT_CODEPAGE) -> None:
+        if codepage not in CODEPAGES:
+            raise ValueError(f"unsupported code page {codepage}")
+        self.codepage = codepage
+
+    @property
+    def codec(self) -> str:
+        return CODEPAGES[self.codepage]
+
+
+class Sink:
+    """An output stream of bytes, or nowhere (NUL); text is encoded with the active code page.
+
+    Characters the code page cannot encode come out as `?`, as on Windows. A `listener`
+    sees every piece as it is written (the servers stream output with it).
+    """
+
+    def __init__(self, console: Console, discard: bool = False,
+                 listener: Listener | None = None) -> None:
+        self.parts: list[bytes] = []
+        self.console = console
         self.discard = discard
+        self.listener = listener
 
     def write(self, text: str) -> None:
-        if not self.discard:
-            self.parts.append(text)
+        if not self.discard and text:
+            self.write_bytes(text.encode(self.console.codec, errors="replace"))
+
+    def write_bytes(self, data: bytes) -> None:
+        if self.discard or not data:
+            return
+        self.parts.append(data)
+        if self.listener is not None:
+            self.listener(data)
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)
 
     def text(self) -> str:
-        return "".join(self.parts)
+        """The bytes written so far, decoded with the active code page."""
+        return self.data().decode(self.console.codec, errors="replace")
+
+
+class Stdin:
+    """cmd's standard input: lines read one at a time, each decoded with the code page
+    active when it is read. LF and Ctrl-Z (0x1A) both end a line; CRs are dropped later
+    (phase 1.5). A child cmd reads from the same position and leaves the rest."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.data = data
+        self.pos = 0
+
+    def readline(self, console: Console) -> str | None:
+        if self.pos >= len(self.data):
+            return None
+        match = _LINE_END.search(self.data, self.pos)
+        end = len(self.data) if match is None else match.start()
+        raw = self.data[self.pos:end]
+        self.pos = end + 1
+        return raw.decode(console.codec, errors="replace")
 
 
 class Interpreter:
@@ -70,6 +128,7 @@ class Interpreter:
         hook: Hook | None = None,
         count: Callable[[], None] | None = None,
         env: dict[str, str] | None = None,
+        console: Console | None = None,
     ) -> None:
         self.state = state
         self.programs = programs
@@ -79,16 +138,19 @@ class Interpreter:
         self.cwd = state.cwd
         self.errorlevel = 0
         self.echo = True
-        self.out = Sink()
-        self.err = Sink()
-        self.stdin_lines: list[str] = []
+        self.delayed = False  # `cmd /v:on`: phase 5, !NAME! expansion
+        self.extensions = True  # `cmd /e:off` turns off dynamic variables and %NAME:~a,b%
+        self.console = Console() if console is None else console
+        self.out = Sink(self.console)
+        self.err = Sink(self.console)
+        self.stdin = Stdin()
 
     # ------------------------------------------------------------ variables
     def lookup(self, name: str) -> str | None:
         """A variable as `%NAME%` sees it: the environment, then cmd's dynamic names."""
         key = name.upper()
         value = self.env.get(key)
-        if value is not None or key not in _DYNAMIC:
+        if value is not None or key not in _DYNAMIC or not self.extensions:
             return value
         if key == "ERRORLEVEL":
             return str(self.errorlevel)
@@ -97,15 +159,40 @@ class Interpreter:
         return _DYNAMIC[key]
 
     # ------------------------------------------------------------ entry points
-    def run_line(self, line: str) -> None:
-        """Phase 1, phase 2 and execution of one line (a syntax error runs nothing)."""
-        expanded = expand_percent(line, self.lookup)
-        try:
-            node = parse(expanded)
-        except CmdSyntaxError as exc:
-            self.err.write(f"{exc}\r\n")
-            self.errorlevel = 255
-            return
+    def phase1(self, line: str) -> str:
+        """Percent expansion, then (phase 1.5) every CR removed."""
+        return expand_percent(line, self.lookup, self.extensions).replace("\r", "")
+
+    def run_line(self, line: str, more: Callable[[], str | None] | None = None) -> None:
+        """Phase 1, phase 2 and execution of one line (a syntax error runs nothing).
+
+        `more` reads the next stdin line: a line ending in an escaping caret, or holding a
+        block whose `(` is not closed yet, continues on the next lines (each expanded
+        when read), as cmd does at its `More?` prompt. At end of input the open block is
+        dropped without running.
+        """
+        expanded = self.phase1(line)
+        while True:
+            if more is not None and _escapes_newline(expanded):
+                following = more()
+                if following is None:
+                    return
+                expanded += self.phase1(following)
+                continue
+            try:
+                node = parse(expanded, continued=more is not None)
+            except NeedMore:
+                assert more is not None
+                following = more()
+                if following is None:
+                    return
+                expanded += "\n" + self.phase1(following)
+                continue
+            except CmdSyntaxError as exc:
+                self.err.write(f"{exc}\r\n")
+                self.errorlevel = 255
+                return
+            break
         if node is not None:
             self.run(node, ())
 
@@ -117,30 +204,36 @@ class Interpreter:
             return done.code
         return self.errorlevel
 
-    def run_session(self, stdin: str) -> int:
-        """cmd reading commands from stdin, noisy: banner, prompts, echoed commands."""
+    def run_session(self) -> int:
+        """cmd reading commands from stdin, noisy: banner, prompts, echoed commands.
+
+        Each line is decoded with the code page active when it is read, so a `chcp`
+        changes how the following lines read.
+        """
         self.out.write(BANNER + "\r\n")
-        text = stdin.replace("\r\n", "\n")
-        lines = text.split("\n")
-        if text.endswith("\n"):
-            lines.pop()
-        for raw in lines:
+        while True:
             if self.echo:
                 self.out.write(self.prompt())
+            raw = self.stdin.readline(self.console)
+            if raw is None:
+                break
             line = raw.rstrip("\r")
             if self.echo and not line.lstrip(" \t").startswith("@"):
                 self.out.write(line + "\r\n")
             if not line.strip(" \t"):
                 continue
             try:
-                self.run_line(line)
+                self.run_line(line, self.read_more)
             except ExitCmd as done:
                 return done.code
             if self.echo:
                 self.out.write("\r\n")
-        if self.echo:
-            self.out.write(self.prompt())
         return self.errorlevel
+
+    def read_more(self) -> str | None:
+        """The next stdin line for a command that continues on it."""
+        raw = self.stdin.readline(self.console)
+        return None if raw is None else raw.rstrip("\r")
 
     def prompt(self) -> str:
         return f"{self.cwd}>"
@@ -163,7 +256,7 @@ class Interpreter:
     def chain(self, node: Chain, fv: ForVars) -> int:
         if node.op == "|":
             saved = self.out
-            self.out = Sink()
+            self.out = Sink(self.console)
             try:
                 self.run(node.left, fv)
             finally:
@@ -181,8 +274,14 @@ class Interpreter:
         return self.redirected(node.redirects, fv, lambda: self.run(body, fv))
 
     def simple(self, node: Simple, fv: ForVars) -> int:
-        text = substitute(node.text, fv)
+        text = self.phase5(substitute(node.text, fv))
         return self.redirected(node.redirects, fv, lambda: self.command(text))
+
+    def phase5(self, text: str) -> str:
+        """Delayed expansion (only with /v:on, only of text holding a `!`)."""
+        if not self.delayed:
+            return text
+        return expand_delayed(text, self.lookup, self.extensions)
 
     def announce(self, text: str) -> None:
         """Hook and count one simple command (a cmd.exe starting a session is not one)."""
@@ -205,7 +304,7 @@ class Interpreter:
         finally:
             self.out, self.err = saved
         for path, sink, append in files:
-            data = sink.text().encode("utf-8")
+            data = sink.data()
             old = self.state.fs.read(path) if append else None
             self.state.fs.write(path, (old or b"") + data)
         return rc
@@ -217,11 +316,11 @@ class Interpreter:
         if r.op == ">&":
             sink = self.out if r.target == "1" else self.err
         else:
-            target = substitute(r.target, fv).replace('"', "")
+            target = self.phase5(substitute(r.target, fv)).replace('"', "")
             if target.lower() in ("nul", "nul:"):
-                sink = Sink(discard=True)
+                sink = Sink(self.console, discard=True)
             else:
-                sink = Sink()
+                sink = Sink(self.console)
                 files.append((self.abspath(target), sink, r.op == ">>"))
         if r.handle == 2:
             self.err = sink
@@ -254,46 +353,64 @@ class Interpreter:
         if base == "cmd.exe":
             return self.nested_cmd(rest)
         self.announce(text)
+        argv = [token, *msvcrt.split_args(rest)]
+        if base == "chcp.com":
+            return self.chcp(argv[1:])
         program = self.programs[base]
-        result = program(self.state, [token, *msvcrt.split_args(rest)])
+        result = program(self.state, argv)
         self.out.write(result.stdout)
         self.err.write(result.stderr)
         self.errorlevel = result.rc
         return result.rc
 
     def nested_cmd(self, rest: str) -> int:
-        """`cmd [/q] [/s] /c|/k TEXT`; with no /c the child reads commands from stdin."""
-        child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env))
-        child.out, child.err, child.cwd = self.out, self.err, self.cwd
-        text = rest
-        slash_s = False
-        while True:
-            text = text.lstrip(" \t")
-            switch = text[:2].lower()
-            if switch == "/c":
-                rc = child.run_slash_c(text[2:], slash_s)
-                break
-            if switch in ("/q", "/s", "/d", "/a", "/u", "/k") and (
-                len(text) == 2 or text[2] in " \t/"
-            ):
-                child.echo = child.echo and switch != "/q"
-                slash_s = slash_s or switch == "/s"
-                if switch == "/k" and text[2:].strip(" \t"):
-                    child.run_slash_c(text[2:], slash_s)
-                    text = ""
-                    continue
-                text = text[2:]
-                continue
-            rc = child.run_session(self.take_stdin())
-            break
+        """`cmd [switches] [/c|/k TEXT]`; with no /c the child reads commands from stdin.
+
+        Switches come in any order and case: /q (echo off), /d (no AutoRun), /s (quote
+        rule of /c), /a /u /t:XX (ignored), /e:on|off (/x, /y), /v:on|off, /f:on|off.
+        The child starts with delayed expansion off and extensions on unless told
+        otherwise (the lab has no registry defaults), shares this console (code page),
+        stdin and output. Text after /c or /k is the command; any other word ends the
+        switches and is ignored, as cmd does.
+        """
+        child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env),
+                            self.console)
+        child.out, child.err, child.cwd, child.stdin = self.out, self.err, self.cwd, self.stdin
+        mode, text, slash_s = _launcher_switches(child, rest)
+        if mode == "/c":
+            rc = child.run_slash_c(text, slash_s)
+        else:
+            if mode == "/k":
+                child.run_slash_c(text, slash_s)
+            rc = child.run_session()
         self.errorlevel = rc
         return rc
 
-    def take_stdin(self) -> str:
-        """What remains on this instance's stdin (a child cmd consumes all of it)."""
-        text = "\n".join(self.stdin_lines)
-        self.stdin_lines = []
-        return text
+    def chcp(self, args: list[str]) -> int:
+        """chcp.com: show or set the console's active code page (437, 850, 1252, 65001)."""
+        if args:
+            try:
+                page = int(args[0])
+            except ValueError:
+                page = -1
+            if page not in CODEPAGES:
+                self.err.write("Invalid code page\r\n")
+                self.errorlevel = 1
+                return 1
+            self.console.codepage = page
+        self.out.write(f"Active code page: {self.console.codepage}\r\n")
+        self.errorlevel = 0
+        return 0
+
+    def run_called(self, rest: str) -> int:
+        """`call COMMAND`: a second percent expansion of its text, then the command runs.
+
+        (Real CALL also re-runs phase 2 with its carets doubled; the lab stops at the
+        second percent pass.) ERRORLEVEL is cleared first, so a command that sets none
+        leaves 0.
+        """
+        self.errorlevel = 0
+        return self.command(self.phase5(expand_percent(rest, self.lookup, self.extensions)))
 
     def resolve(self, token: str) -> str | None:
         """The full path of a program: as given (with .exe added), or searched on PATH."""
@@ -330,7 +447,7 @@ class Interpreter:
         return rc
 
     def if_command(self, node: If, fv: ForVars) -> int:
-        args = [substitute(a, fv) for a in node.args]
+        args = [self.phase5(substitute(a, fv)) for a in node.args]
         if node.kind == "errorlevel":
             try:
                 result = self.errorlevel >= int(args[0])
@@ -398,3 +515,43 @@ def _substitute_one(text: str, fv: dict[str, str]) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+_SWITCH = re.compile(
+    r"/(?:(?P<run>[ck])|(?P<flag>[qdsauxy])(?=[\s/]|$)"
+    r"|(?P<opt>[efv]):(?P<value>on|off)(?=[\s/]|$)|t:[0-9a-f]{1,2}(?=[\s/]|$))",
+    re.IGNORECASE,
+)
+
+
+def _launcher_switches(child: Interpreter, rest: str) -> tuple[str, str, bool]:
+    """Apply cmd's switches to `child`; returns ("/c"|"/k"|"", the text after it, /s)."""
+    i, n = 0, len(rest)
+    slash_s = False
+    while True:
+        while i < n and rest[i] in " \t":
+            i += 1
+        match = _SWITCH.match(rest, i)
+        if match is None:
+            return "", "", slash_s
+        i = match.end()
+        if match.group("run"):
+            return "/" + match.group("run").lower(), rest[i:], slash_s
+        flag = (match.group("flag") or "").lower()
+        if flag == "q":
+            child.echo = False
+        elif flag == "s":
+            slash_s = True
+        elif flag in ("x", "y"):
+            child.extensions = flag == "x"
+        option = (match.group("opt") or "").lower()
+        if option == "v":
+            child.delayed = match.group("value").lower() == "on"
+        elif option == "e":
+            child.extensions = match.group("value").lower() == "on"
+
+
+def _escapes_newline(line: str) -> bool:
+    """Whether the line ends in an unquoted caret that escapes its newline."""
+    carets = len(line) - len(line.rstrip("^"))
+    return carets % 2 == 1 and line[: len(line) - carets].count('"') % 2 == 0

@@ -126,9 +126,10 @@ def _run_command(cmd: Interpreter, command: str) -> str:
     """`cmd /c COMMAND` in a child instance; its stdout is what FOR /F reads."""
     from remediate.lab.cmdexec import Interpreter, Sink
 
-    child = Interpreter(cmd.state, cmd.programs, cmd.hook, cmd.count, dict(cmd.env))
+    child = Interpreter(cmd.state, cmd.programs, cmd.hook, cmd.count, dict(cmd.env),
+                        cmd.console)
     child.err = cmd.err
-    child.out = Sink()
+    child.out = Sink(cmd.console)
     child.errorlevel = cmd.errorlevel
     child.run_slash_c(command)
     return child.out.text()
@@ -139,7 +140,7 @@ def _read_files(cmd: Interpreter, names: list[str]) -> str:
     for name in names:
         data = cmd.state.fs.read(cmd.abspath(name))
         if data is not None:
-            parts.append(data.decode("utf-8", errors="replace"))
+            parts.append(data.decode(cmd.console.codec, errors="replace"))
     return "\n".join(parts)
 
 

@@ -13,6 +13,10 @@ class CmdSyntaxError(Exception):
     """A line cmd refuses before running any of it (`X was unexpected at this time.`)."""
 
 
+class NeedMore(Exception):
+    """The line ends inside an open `(` block: cmd reads the next line into it (`More?`)."""
+
+
 @attrs.frozen
 class Redirect:
     """`N>target`, `N>>target`, `N<target` or `N>&M` (target is then the handle digit)."""
@@ -78,7 +82,7 @@ Node = Simple | Block | Chain | For | If | Rem
 _BLANK = " \t"
 _CMD_DELIMS = " \t,;="
 COMPARE_OPS = ("equ", "neq", "lss", "leq", "gtr", "geq")
-_PLAIN = re.compile(r'[^"^&|<>)]+')
+_PLAIN = re.compile(r'[^"^&|<>)\n]+')
 
 
 def _take_handle(text: list[str], default: int) -> int:
@@ -93,8 +97,12 @@ def _take_handle(text: list[str], default: int) -> int:
 class Parser:
     """Recursive descent over one line, the way cmd's phase 2 reads it."""
 
-    def __init__(self, line: str) -> None:
-        self.s = line.split("\n", 1)[0].rstrip("\r")
+    def __init__(self, line: str, continued: bool = False) -> None:
+        # Lines read from stdin may be joined (an open block continues on the next line):
+        # inside a block a newline separates commands like `&`; elsewhere it ends the line.
+        self.s = line if continued else line.split("\n", 1)[0]
+        self.s = self.s.replace("\r", "")
+        self.continued = continued
         self.i = 0
         self.depth = 0
 
@@ -118,12 +126,21 @@ class Parser:
         return self.i >= len(self.s) or (self.depth > 0 and self.peek() == ")")
 
     # -- grammar
+    def skip_newlines(self) -> None:
+        """Inside a block, blank lines and line ends between commands are skipped."""
+        while self.depth > 0 and self.peek() and self.peek() in _BLANK + "\n":
+            self.i += 1
+
     def sequence(self) -> Node | None:
+        self.skip_newlines()
         if self.at_end():
             return None
         left = self.and_or()
-        while self.peek() == "&" and self.peek(1) != "&":
+        while (self.peek() == "&" and self.peek(1) != "&") or (
+            self.peek() == "\n" and self.depth > 0
+        ):
             self.i += 1
+            self.skip_newlines()
             if self.at_end():
                 break
             left = Chain("&", left, self.and_or())
@@ -168,8 +185,10 @@ class Parser:
         if word == "if":
             return self.if_command()
         if word == "rem":
-            rest = self.s[self.i:]
-            self.i = len(self.s)
+            end = self.s.find("\n", self.i)
+            end = len(self.s) if end < 0 else end
+            rest = self.s[self.i:end]
+            self.i = end
             return Rem(rest)
         return self.simple(at)
 
@@ -191,9 +210,12 @@ class Parser:
         self.i += 1
         self.depth += 1
         body = self.sequence()
+        self.skip_newlines()
         self.skip_blanks()
         if self.peek() == ")":
             self.i += 1
+        elif self.continued and self.i >= len(self.s):
+            raise NeedMore()
         self.depth -= 1
         redirects = self._trailing_redirects()
         return Block(body, tuple(redirects))
@@ -224,9 +246,14 @@ class Parser:
             c = s[self.i]
             if c == '"':
                 end = s.find('"', self.i + 1)
+                line_end = s.find("\n", self.i + 1)
+                if line_end >= 0 and (end < 0 or end > line_end):
+                    end = line_end - 1  # a quoted run ends with its line
                 end = n - 1 if end < 0 else end
                 text.append(s[self.i:end + 1])
                 self.i = end + 1
+            elif c == "\n":
+                break
             elif c == "^":
                 text.append(s[self.i + 1:self.i + 2])
                 self.i += 2
@@ -261,6 +288,8 @@ class Parser:
         quoted = False
         while self.i < len(self.s):
             c = self.s[self.i]
+            if c == "\n":
+                break
             if quoted:
                 out.append(c)
                 quoted = c != '"'
@@ -382,8 +411,12 @@ class Parser:
         return If(negate, kind, args, seq, None, ic)
 
 
-def parse(line: str) -> Node | None:
-    """Phase 2 of one already percent-expanded line; raises CmdSyntaxError."""
-    if len(line) > MAX_LINE:
+def parse(line: str, continued: bool = False) -> Node | None:
+    """Phase 2 of one already percent-expanded line; raises CmdSyntaxError.
+
+    With `continued` (lines read from stdin) a block left open at the end raises NeedMore:
+    the caller appends the next line after a newline and parses again.
+    """
+    if any(len(part) > MAX_LINE for part in line.split("\n")):
         raise CmdSyntaxError("The command line is too long.")
-    return Parser(line).parse()
+    return Parser(line, continued).parse()

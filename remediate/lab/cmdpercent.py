@@ -1,11 +1,13 @@
-"""cmd.exe phase 1: %VAR% expansion of a command line (command-line rules, not batch rules)."""
+"""cmd.exe phase 1 (%VAR%) and phase 5 (!VAR!) expansion, with command-line rules (not batch)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 
-def expand_percent(line: str, lookup: Callable[[str], str | None]) -> str:
+def expand_percent(
+    line: str, lookup: Callable[[str], str | None], extensions: bool = True
+) -> str:
     """Command-line percent expansion (cmd /c and interactive rules, no `%%` escape).
 
     From each `%` the name runs to the next `%` or `:`. A defined `%NAME%` (or
@@ -42,7 +44,8 @@ def expand_percent(line: str, lookup: Callable[[str], str | None]) -> str:
         # `%NAME:modifier%`
         value = lookup(line[i + 1:end])
         close = line.find("%", end + 1)
-        modified = None if value is None or close < 0 else _modify(value, line[end + 1:close])
+        modified = (None if value is None or close < 0 or not extensions
+                    else _modify(value, line[end + 1:close]))
         if modified is None:
             out.append(line[i:end + 1])
             i = end + 1
@@ -103,3 +106,54 @@ def _replace_ci(value: str, old: str, new: str) -> str:
             return "".join(out)
         out.append(value[i:j] + new)
         i = j + len(old)
+
+
+def expand_delayed(
+    text: str, lookup: Callable[[str], str | None], extensions: bool = True
+) -> str:
+    """Phase 5, delayed expansion (`cmd /v:on`), of one command after phase 2.
+
+    Only text holding a `!` is touched. Then every `^` escapes the next character (so a
+    `!` survives only as `^^!` typed, or `^!` inside quotes) and `!NAME!` (also with
+    `:~a,b` or `:old=new`) is replaced by its value. As for `%NAME%` on a command line, an
+    undefined name is kept as typed and scanning resumes at its closing `!`; a lone `!`
+    with no closing one is dropped.
+    """
+    if "!" not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "^":
+            out.append(text[i + 1:i + 2])
+            i += 2
+            continue
+        if c != "!":
+            out.append(c)
+            i += 1
+            continue
+        close = text.find("!", i + 1)
+        if close < 0:
+            i += 1
+            continue
+        value = _delayed_value(text[i + 1:close], lookup, extensions)
+        if value is None:
+            out.append(text[i:close])
+            i = close
+        else:
+            out.append(value)
+            i = close + 1
+    return "".join(out)
+
+
+def _delayed_value(
+    spec: str, lookup: Callable[[str], str | None], extensions: bool
+) -> str | None:
+    if not spec:
+        return None
+    name, colon, mod = spec.partition(":")
+    if not colon or not name:
+        return lookup(spec)
+    value = lookup(name)
+    return None if value is None or not extensions else _modify(value, mod)

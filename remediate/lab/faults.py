@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import threading
 import time
@@ -10,6 +11,7 @@ from collections.abc import Callable
 import attrs
 
 from remediate.errors import InputError
+from remediate.lab.cmdexec import DEFAULT_CODEPAGE, Listener
 from remediate.lab.host import CommandDropped, ExecResult, LabHost
 
 SPEC_HELP = "drop-after=N, http500=N, hang=SECONDS, refuse or clear"
@@ -48,7 +50,8 @@ class HostFaults:
       drops the connection without replying);
     - http500=N: the Nth request from now (WinRM HTTP request or SSH channel request) fails
       (HTTP 500 / channel request refused) without being processed;
-    - hang=S: the next command stalls S seconds before it runs;
+    - hang=S: the next command stalls S seconds before it runs (outside the host's lock, so
+      other connections, `lab state` and `lab exec` go on meanwhile);
     - refuse: the host's listening sockets are closed (connection refused) until `clear`.
     """
 
@@ -60,6 +63,8 @@ class HostFaults:
         self.hang_seconds: float = 0.0
         self.refuse = False
         self._release = threading.Event()
+        # How a stall lets go of the host while it waits (LabHost.unlocked, set by HostKnobs).
+        self.outside: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
 
     def release(self) -> None:
         """Wake any command stalled by hang=S now (on clear and when the lab stops)."""
@@ -92,7 +97,8 @@ class HostFaults:
             if self.drop_after is not None:
                 self.drop_after = None if drop else self.drop_after - 1
         if hang > 0:
-            release.wait(hang)
+            with self.outside():
+                release.wait(hang)
         if drop:
             raise self._dropped(f"fault injection: connection dropped before {text[:60]!r}")
 
@@ -140,6 +146,7 @@ class HostKnobs:
         for key in ("requests", "round_trips", "connections"):
             host.counters.setdefault(key, 0)
         host.command_hook = self.faults.command_hook
+        self.faults.outside = host.unlocked
 
     def credentials_ok(self, user: str, password: str) -> bool:
         """Constant-time check of the lab credentials."""
@@ -157,6 +164,10 @@ class HostKnobs:
         if self.latency > 0:
             time.sleep(self.latency)
 
-    def execute(self, command_line: str, stdin: bytes | None) -> ExecResult:
-        """Run a client's command on the host (CommandDropped propagates: drop the connection)."""
-        return self.host.execute(command_line, stdin)
+    def execute(self, command_line: str, stdin: bytes | None, codepage: int = DEFAULT_CODEPAGE,
+                stdout: Listener | None = None, stderr: Listener | None = None) -> ExecResult:
+        """Run a client's command on the host (CommandDropped propagates: drop the connection).
+
+        `codepage` is the console's starting code page; `stdout`/`stderr` see output as it
+        is produced."""
+        return self.host.execute(command_line, stdin, codepage, stdout, stderr)

@@ -76,7 +76,8 @@ class Fleet:
     `hosts` maps names to LabHost; `ports[name]` gives {"winrm": port, "ssh": port}. A WinRM
     port speaks HTTPS (certificate from the lab CA in `ca_path`) and plain HTTP alike: the
     server looks at the first byte the client sends. With transport "both" every host serves
-    both protocols and the inventory alternates: even-numbered positions WinRM, odd SSH.
+    both protocols; the inventory points workstations (Windows clients) at WinRM and alternates
+    the MailSite servers: mail001, mail003, ... WinRM, mail002, mail004, ... SSH.
     Latency is paid once per request (HTTP request or SSH exec), not on handshakes.
     """
 
@@ -127,7 +128,9 @@ class Fleet:
         ca = certs.LabCA.load_or_create(self.directory)  # ca.pem is written whatever the transport
         client_key, _ = certs.client_key(self.directory)
         for index, host in enumerate(lab_hosts):
-            connection = transport if transport != "both" else ("winrm", "ssh")[index % 2]
+            connection = transport
+            if transport == "both":
+                connection = "winrm" if host.kind != "mailsite" else ("winrm", "ssh")[index % 2]
             knobs = HostKnobs(host, self.user, self.password, self.latency,
                               authorized_keys=(client_key.get_base64(),))
             servers = _HostServers(knobs, connection)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import attrs
 
 from remediate.lab import msbox, netsh
-from remediate.lab.cmdexec import Interpreter, Program
+from remediate.lab.cmdexec import (
+    CODEPAGES,
+    DEFAULT_CODEPAGE,
+    Console,
+    Interpreter,
+    Listener,
+    Program,
+    Sink,
+    Stdin,
+)
 from remediate.lab.state import HostState, ProgramResult, lines
 
 SYSTEM32 = "C:\\Windows\\System32"
@@ -20,7 +30,8 @@ class CommandDropped(Exception):
 
 @attrs.frozen
 class ExecResult:
-    """What a command line gave back: UTF-8 bytes with CRLF line ends, and the exit code."""
+    """What a command line gave back: bytes in the console's code page(s), CRLF line ends,
+    and the exit code."""
 
     stdout: bytes
     stderr: bytes
@@ -45,7 +56,9 @@ PROGRAMS: dict[str, Program] = {
     "hostname.exe": _hostname,
     "whoami.exe": _whoami,
     "cmd.exe": _cmd_placeholder,
+    "chcp.com": _cmd_placeholder,
 }
+OPERATOR_CODEPAGE = 65001  # `console`: lab tooling reads its output as UTF-8
 
 
 class LabHost:
@@ -59,34 +72,57 @@ class LabHost:
         self.lock = threading.RLock()
         self.command_hook: Callable[[str], None] | None = None
 
-    def execute(self, command_line: str, stdin: bytes | None = None) -> ExecResult:
-        """Run LINE as `cmd /c LINE`; a bare `cmd` reads commands from `stdin` (noisy)."""
-        with self.lock:
-            return self._run(command_line, stdin, self.command_hook, self._count)
+    def execute(self, command_line: str, stdin: bytes | None = None,
+                codepage: int = DEFAULT_CODEPAGE, stdout: Listener | None = None,
+                stderr: Listener | None = None) -> ExecResult:
+        """Run LINE as `cmd /c LINE`; a bare `cmd` reads commands from `stdin` (noisy).
 
-    def execute_openssh(self, command: str, stdin: bytes | None = None) -> ExecResult:
+        The console starts at `codepage` (437 unless the client asked for another, e.g.
+        WINRS_CODEPAGE); `stdout`/`stderr` see output as it is produced.
+        """
+        with self.lock:
+            return self._run(command_line, stdin, self.command_hook, self._count,
+                             codepage, (stdout, stderr))
+
+    def execute_openssh(self, command: str, stdin: bytes | None = None,
+                        stdout: Listener | None = None,
+                        stderr: Listener | None = None) -> ExecResult:
         """An SSH exec request as Win32-OpenSSH runs it with cmd as the default shell:
         `cmd.exe /c "COMMAND"` (quotes added, nothing escaped), so the `/c` rule strips
-        exactly that added pair and COMMAND itself keeps its quotes."""
-        return self.execute(f'"{command}"', stdin)
+        exactly that added pair and COMMAND itself keeps its quotes. Code page 437."""
+        return self.execute(f'"{command}"', stdin, DEFAULT_CODEPAGE, stdout, stderr)
 
-    def console(self, command_line: str) -> ExecResult:
-        """The same interpreter for an operator at the console: not counted, no hook."""
+    def console(self, command_line: str, codepage: int = OPERATOR_CODEPAGE) -> ExecResult:
+        """The same interpreter for an operator at the console: not counted, no hook;
+        output in UTF-8 (code page 65001) unless another code page is given."""
         with self.lock:
-            return self._run(command_line, None, None, None)
+            return self._run(command_line, None, None, None, codepage, (None, None))
+
+    @contextlib.contextmanager
+    def unlocked(self) -> Iterator[None]:
+        """Let other clients at the host while this command waits (a hung process)."""
+        self.lock.release()
+        try:
+            yield
+        finally:
+            self.lock.acquire()
 
     def _count(self) -> None:
         self.counters["commands"] = self.counters.get("commands", 0) + 1
 
     def _run(self, line: str, stdin: bytes | None, hook: Callable[[str], None] | None,
-             count: Callable[[], None] | None) -> ExecResult:
-        interp = Interpreter(self.state, PROGRAMS, hook, count)
+             count: Callable[[], None] | None, codepage: int,
+             listeners: tuple[Listener | None, Listener | None]) -> ExecResult:
+        if codepage not in CODEPAGES:
+            codepage = DEFAULT_CODEPAGE
+        console = Console(codepage)
+        interp = Interpreter(self.state, PROGRAMS, hook, count, console=console)
+        interp.out = Sink(console, listener=listeners[0])
+        interp.err = Sink(console, listener=listeners[1])
         if stdin is not None:
-            interp.stdin_lines = stdin.decode("utf-8", errors="replace").split("\n")
+            interp.stdin = Stdin(stdin)
         rc = interp.run_slash_c(line)
-        return ExecResult(
-            interp.out.text().encode("utf-8"), interp.err.text().encode("utf-8"), rc
-        )
+        return ExecResult(interp.out.data(), interp.err.data(), rc)
 
     def to_json(self) -> dict[str, object]:
         """Canonical state (json.dumps(..., sort_keys=True) gives stable text)."""
@@ -110,7 +146,7 @@ def _sorted(value: object) -> object:
 
 def install_windows(state: HostState) -> None:
     """The files and environment every lab Windows machine has."""
-    for exe in ("cmd.exe", "netsh.exe", "hostname.exe", "whoami.exe"):
+    for exe in ("cmd.exe", "chcp.com", "netsh.exe", "hostname.exe", "whoami.exe"):
         state.fs.write(f"{SYSTEM32}\\{exe}", b"MZ")
     home = f"C:\\Users\\{state.user}"
     state.fs.write(home + "\\NTUSER.DAT", b"")

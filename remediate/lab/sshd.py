@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import queue
 import re
 import socket
 import threading
@@ -21,6 +22,7 @@ from paramiko.common import (
     OPEN_SUCCEEDED,
 )
 
+from remediate.lab.cmdexec import DEFAULT_CODEPAGE
 from remediate.lab.faults import HostKnobs
 from remediate.lab.host import CommandDropped
 
@@ -33,7 +35,7 @@ STDIN_WINDOW = 64 * 1024 * 1024
 
 # `cmd`, `cmd.exe`, `C:\Windows\System32\cmd.exe /q /d` ... with no /c or /k command: reads stdin.
 _INTERPRETER = re.compile(
-    r"^\s*(?:\"?(?:[a-z]:\\[^\"]*\\)?cmd(?:\.exe)?\"?)((?:\s+/(?:[qdaun]|t:[0-9a-f]{1,2}|"
+    r"^\s*(?:\"?(?:[a-z]:\\[^\"]*\\)?cmd(?:\.exe)?\"?)((?:\s+/(?:[qdaunxy]|t:[0-9a-f]{1,2}|"
     r"[ef]:(?:on|off)|v:(?:on|off)|s|k))*)\s*$",
     re.IGNORECASE,
 )
@@ -88,24 +90,65 @@ class LabTransport(paramiko.Transport):
             self.executor.submit(run_exec, self, job)
 
 
+class _Streamer:
+    """Sends a job's output as the interpreter produces it, from a thread of its own: sendall
+    can wait on the client's window, and the interpreter must not wait while it holds the host.
+    """
+
+    def __init__(self, channel: paramiko.Channel) -> None:
+        self.channel = channel
+        self.queue: queue.SimpleQueue[tuple[bool, bytes] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._send, name="lab-ssh-out", daemon=True)
+        self.thread.start()
+
+    def stdout(self, data: bytes) -> None:
+        self.queue.put((False, data))
+
+    def stderr(self, data: bytes) -> None:
+        self.queue.put((True, data))
+
+    def _send(self) -> None:
+        broken = False
+        while (item := self.queue.get()) is not None:
+            if broken:
+                continue
+            to_stderr, data = item
+            try:
+                (self.channel.sendall_stderr if to_stderr else self.channel.sendall)(data)
+            except (OSError, EOFError, paramiko.SSHException):
+                broken = True  # the client went away: drop the rest
+
+    def flush(self) -> None:
+        """Wait until everything produced so far has been sent (or the channel broke)."""
+        self.queue.put(None)
+        self.thread.join()
+
+
 def run_exec(transport: LabTransport, job: _ExecJob) -> None:
-    """Run one exec request on the host and reply: output, stderr, exit status, close."""
+    """Run one exec request on the host, streaming its output; then exit status and close.
+
+    Windows OpenSSH starts cmd at the OEM code page (437). After a dropped command (fault
+    injection) the output produced before it has gone out, then the connection is closed.
+    """
     channel, knobs = job.channel, transport.knobs
     try:
         stdin = _drain(channel) if reads_stdin(job.line) else None
         knobs.delay()
+        streamer = _Streamer(channel)
         try:
-            result = knobs.execute(job.line, stdin)
+            result = knobs.execute(job.line, stdin, DEFAULT_CODEPAGE, streamer.stdout,
+                                   streamer.stderr)
         except CommandDropped:
+            streamer.flush()
             transport.close()
             return
         except Exception:  # an interpreter bug must not leave the client waiting
             _log.exception("lab interpreter failed on %s", knobs.name)
+            streamer.flush()
             channel.sendall_stderr(b"lab interpreter error\r\n")
             channel.send_exit_status(1)
             return
-        channel.sendall(result.stdout)
-        channel.sendall_stderr(result.stderr)
+        streamer.flush()
         channel.send_exit_status(result.rc)
     except (OSError, EOFError, paramiko.SSHException):
         pass

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
+from remediate.lab.cmdexec import CODEPAGES, DEFAULT_CODEPAGE
 from remediate.lab.faults import HostKnobs
 from remediate.lab.host import CommandDropped, ExecResult
 from remediate.lab.http11 import DROP, HttpRequest, Reply
@@ -50,6 +51,7 @@ MAX_ENVELOPE = 500 * 1024
 FAULT_ENCODING_LIMIT = 2150858818
 MAX_SHELLS = 30  # winrm/config/winrs MaxShellsPerUser default
 FAULT_QUOTA_LIMIT = 2150859174
+SETTLE = 0.05  # seconds a Receive that found output waits for the command to finish
 CHUNK = 96 * 1024  # raw output bytes per Receive reply, kept under MaxEnvelopeSize (153600)
 
 
@@ -64,11 +66,14 @@ class WSManFault(Exception):
 
 
 class _Command:
-    """One Command of a shell: its line, stdin so far, and its result once run."""
+    """One Command of a shell: its line, stdin so far, output as produced, its result once run."""
 
-    def __init__(self, command_id: str, line: str) -> None:
+    def __init__(self, command_id: str, line: str, codepage: int = DEFAULT_CODEPAGE) -> None:
         self.id = command_id
         self.line = line
+        self.codepage = codepage
+        self.output = {"stdout": bytearray(), "stderr": bytearray()}
+        self.progress = threading.Condition()
         self.stdin = bytearray()
         self.stdin_sent = False
         self.stdin_done = False
@@ -79,9 +84,36 @@ class _Command:
         self.sent = {"stdout": 0, "stderr": 0}  # output bytes already returned by Receive
 
 
+    def produced(self, stream: str, data: bytes) -> None:
+        """Interpreter output listener: keep it for Receive and wake a waiting Receive."""
+        with self.progress:
+            self.output[stream] += data
+            self.progress.notify_all()
+
+    def has_unsent(self) -> bool:
+        return any(self.sent[name] < len(data) for name, data in self.output.items())
+
+    def wait(self, seconds: float) -> bool:
+        """Wait until there is output not yet returned, or the command ended; once output
+        is there, give the command a moment (SETTLE) to finish so one reply carries it."""
+        with self.progress:
+            ready = self.progress.wait_for(
+                lambda: self.finished.is_set() or self.has_unsent(), seconds
+            )
+            if ready and not self.finished.is_set():
+                self.progress.wait_for(self.finished.is_set, SETTLE)
+            return ready
+
+    def finish(self) -> None:
+        with self.progress:
+            self.finished.set()
+            self.progress.notify_all()
+
+
 @attrs.define
 class _Shell:
     id: str
+    codepage: int = DEFAULT_CODEPAGE  # WINRS_CODEPAGE of the Create request
     commands: dict[str, _Command] = attrs.field(factory=dict)
 
 
@@ -92,6 +124,7 @@ class _Request:
     shell_id: str | None
     timeout: float
     body: ET.Element
+    options: dict[str, str] = attrs.field(factory=dict)  # w:OptionSet (Create)
 
 
 class WSManService:
@@ -180,7 +213,7 @@ class WSManService:
                     "The WS-Management service cannot process the request. This user is allowed "
                     f"a maximum number of {MAX_SHELLS} concurrent shells, which has been exceeded.",
                 )
-            self._shells[shell_id] = _Shell(shell_id)
+            self._shells[shell_id] = _Shell(shell_id, _codepage(request.options))
         self.knobs.count("connections")
         body = (
             f"<x:ResourceCreated><a:Address>http://127.0.0.1:{self.port}/wsman</a:Address>"
@@ -205,7 +238,7 @@ class WSManService:
         arguments = [node.text or "" for node in line_node.findall("rsp:Arguments", NS)]
         if arguments:
             line = " ".join([line, *arguments])
-        cmd = _Command(str(uuid.uuid4()).upper(), line)
+        cmd = _Command(str(uuid.uuid4()).upper(), line, shell.codepage)
         with self._lock:
             shell.commands[cmd.id] = cmd
         self.knobs.count("round_trips")
@@ -241,13 +274,15 @@ class WSManService:
         if not cmd.stdin_sent:
             self._start(cmd)  # nothing to feed it: cmd /c runs with stdin at EOF
         wait = max(0.0, min(request.timeout, self.receive_wait_cap))
-        if not cmd.finished.wait(wait):
+        if not cmd.wait(wait):
             raise WSManFault(
                 FAULT_TIMED_OUT, "w:TimedOut",
                 "The WS-Management service cannot complete the operation within the time "
                 "specified in OperationTimeout.",
             )
-        if cmd.dropped:
+        with cmd.progress:
+            dropped = cmd.dropped and not cmd.has_unsent()
+        if dropped:  # what was produced before the drop has been returned: now hang up
             return DROP
         body = self._output(cmd)
         return self._ok(request, f"{SHELL_URI}/ReceiveResponse", body)
@@ -298,33 +333,39 @@ class WSManService:
 
     def _run(self, cmd: _Command, stdin: bytes | None) -> None:
         try:
-            cmd.result = self.knobs.execute(cmd.line, stdin)
+            cmd.result = self.knobs.execute(
+                cmd.line, stdin, cmd.codepage,
+                lambda data: cmd.produced("stdout", data),
+                lambda data: cmd.produced("stderr", data),
+            )
         except CommandDropped:
             cmd.dropped = True
         except Exception as exc:  # an interpreter bug must not hang the client
             message = f"lab interpreter error: {type(exc).__name__}\r\n".encode()
+            cmd.produced("stderr", message)
             cmd.result = ExecResult(stdout=b"", stderr=message, rc=1)
         finally:
-            cmd.finished.set()
+            cmd.finish()
 
     def _output(self, cmd: _Command) -> str:
-        result = cmd.result
-        assert result is not None
+        """Output produced and not yet returned (at most CHUNK bytes); Done once all is out."""
         parts: list[str] = []
         budget = CHUNK
-        streams = {"stdout": result.stdout, "stderr": result.stderr}
-        with self._lock:  # big output goes out in chunks, over several Receives
+        with cmd.progress:  # big output goes out in chunks, over several Receives
+            streams = cmd.output
+            done = cmd.finished.is_set() and cmd.result is not None
             for name, data in streams.items():
                 piece = data[cmd.sent[name] : cmd.sent[name] + budget]
                 cmd.sent[name] += len(piece)
                 budget -= len(piece)
                 if piece:
-                    encoded = base64.b64encode(piece).decode("ascii")
+                    encoded = base64.b64encode(bytes(piece)).decode("ascii")
                     parts.append(
                         f'<rsp:Stream Name="{name}" CommandId="{cmd.id}">{encoded}</rsp:Stream>'
                     )
             more = any(cmd.sent[name] < len(data) for name, data in streams.items())
-        if more:
+        result = cmd.result
+        if more or not done or result is None:
             state = f'<rsp:CommandState CommandId="{cmd.id}" State="{STATE_RUNNING}"/>'
         else:
             parts.extend(
@@ -370,13 +411,31 @@ def _parse(body: bytes) -> _Request:
         raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidMessageInformationHeader",
                          "The request is not a SOAP 1.2 envelope.")
     selector = header.find("w:SelectorSet/w:Selector[@Name='ShellId']", NS)
+    options = {
+        node.get("Name", ""): (node.text or "").strip()
+        for node in root.iter(f"{{{NS['w']}}}Option")  # OptionSet: header (pywinrm) or body
+    }
     return _Request(
         action=(header.findtext("a:Action", "", NS)).strip(),
         message_id=(header.findtext("a:MessageID", "", NS)).strip(),
         shell_id=None if selector is None else (selector.text or "").strip(),
         timeout=_seconds(header.findtext("w:OperationTimeout", None, NS)),
         body=soap_body,
+        options=options,
     )
+
+
+def _codepage(options: dict[str, str]) -> int:
+    """WINRS_CODEPAGE of a Create request: the shell's console code page (437 if absent)."""
+    raw = options.get("WINRS_CODEPAGE", "")
+    try:
+        page = int(raw)
+    except ValueError:
+        return DEFAULT_CODEPAGE
+    if page not in CODEPAGES:
+        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidOptions",
+                         f"The code page {page} is not supported by the lab.")
+    return page
 
 
 def _namespaces() -> str:

@@ -221,3 +221,28 @@ def test_ansible_reads_the_inventory(lab_dir: Path) -> None:
     hostvars = data["_meta"]["hostvars"]
     assert hostvars["mail002"]["ansible_connection"] == "ssh"
     assert hostvars["mail001"]["ansible_winrm_transport"] == "basic"
+
+
+def test_exec_quotes_several_words_as_one_argv(lab_dir: Path) -> None:
+    ran = lab("exec", "--dir", str(lab_dir), "mail001", "--", "msbox", "-get",
+              "sales & marketing@example.com")
+    # one msbox command whose argument is the whole name, no second command `marketing@...`
+    assert (ran.returncode, ran.stdout, ran.stderr) == (1, "Mailbox not found\r\n", "")
+    echoed = lab("exec", "--dir", str(lab_dir), "mail001", "--", "echo", 'a "b" & c')
+    assert echoed.stdout == '"a \\"b\\" & c"\r\n'  # echo shows the MSVCRT-quoted argument
+    assert "is not recognized" not in echoed.stderr
+
+
+def test_exec_single_word_is_a_raw_command_line(lab_dir: Path) -> None:
+    ran = lab("exec", "--dir", str(lab_dir), "mail001", "--", "echo a& echo b")
+    assert ran.stdout == "a\r\nb\r\n"
+
+
+def test_exec_exit_code_above_255_is_reported_not_truncated(lab_dir: Path) -> None:
+    missing = lab("exec", "--dir", str(lab_dir), "mail001", "--", "nosuchprogram")
+    assert missing.returncode == 1
+    assert "remediate lab exec: exit code 9009" in missing.stderr
+    big = lab("exec", "--dir", str(lab_dir), "mail001", "--", "exit 300")
+    assert (big.returncode, big.stderr.strip()) == (1, "remediate lab exec: exit code 300")
+    small = lab("exec", "--dir", str(lab_dir), "mail001", "--", "exit 7")
+    assert small.returncode == 7
