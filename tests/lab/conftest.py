@@ -3,9 +3,9 @@
 `lab_fleet` (session scope) is a `remediate.lab.fleet.Fleet` with 3 MailSite servers
 (mail001..mail003, 20 mailboxes each, seed 1) and 1 workstation (ws001). Every host serves
 both WinRM (HTTP and HTTPS on the same port, lab CA in `fleet.ca_path`) and SSH
-(`fleet.known_hosts_path`). `fleet.inventory_path` points mail001/mail003 at WinRM and
-mail002/ws001 at SSH; `fleet.ports[name]` gives {"winrm": port, "ssh": port} for either.
-Credentials: `fleet.user` / `fleet.password`.
+(`fleet.known_hosts_path`). `fleet.inventory_path` points mail001/mail003 and the
+workstation ws001 at WinRM, mail002 at SSH; `fleet.ports[name]` gives {"winrm": port,
+"ssh": port} for either. Credentials: `fleet.user` / `fleet.password`.
 
 Client helpers come as fixtures (conftest modules are not importable): `lab_clients` has
 `.winrm(fleet, host, scheme="https", password=None, operation_timeout=20)` -> winrm.Protocol,
