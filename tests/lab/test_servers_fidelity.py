@@ -85,6 +85,7 @@ def test_winrm_receive_returns_output_made_before_a_drop(lab_fleet: Fleet) -> No
             protocol._raw_get_command_output(shell, command)
     finally:
         lab_fleet.set_fault("mail003", "clear")
+        protocol.close_shell(shell)  # the shared fleet counts open shells
 
 
 def test_ssh_streams_output_made_before_a_drop(lab_fleet: Fleet, lab_clients: LabClients) -> None:
