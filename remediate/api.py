@@ -12,6 +12,7 @@ from remediate.engine.core import Options
 from remediate.engine.events import EventSink
 from remediate.engine.hostwork import Connector
 from remediate.engine.planfile import load_plan
+from remediate.errors import InputError
 from remediate.model import HostResult, Plan, RunResult
 from remediate.tasks import TaskRegistry
 
@@ -35,10 +36,30 @@ def _playbook(playbook: Any, registry: TaskRegistry | None) -> Any:
 
 
 def _options(**kwargs: Any) -> Options:
+    """Options from API arguments, checked as the CLI checks its flags (InputError if bad)."""
     kwargs["extra_vars"] = dict(kwargs.get("extra_vars") or {})
-    kwargs["tags"] = tuple(kwargs.get("tags") or ())
-    kwargs["skip_tags"] = tuple(kwargs.get("skip_tags") or ())
+    for key in ("tags", "skip_tags"):
+        kwargs[key] = _words(key, kwargs.get(key))
+    limit = kwargs.get("limit")
+    if limit is not None and not isinstance(limit, str):
+        raise InputError(f"limit must be a host pattern string, not {type(limit).__name__}")
+    forks = kwargs.get("forks", 20)
+    if isinstance(forks, bool) or not isinstance(forks, int) or forks < 1:
+        raise InputError(f"forks must be a whole number of at least 1, not {forks!r}")
+    deadline = kwargs.get("host_deadline")
+    if deadline is not None and (not isinstance(deadline, (int, float)) or deadline <= 0):
+        raise InputError(f"host_deadline must be a positive number of seconds, not {deadline!r}")
     return Options(**kwargs)
+
+
+def _words(name: str, value: Any) -> tuple[str, ...]:
+    """Tags as the CLI takes them: "a,b" or a list of such strings."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise InputError(f"{name} must be strings")
+    return tuple(t.strip() for item in items for t in item.split(",") if t.strip())
 
 
 def plan(
@@ -53,6 +74,7 @@ def plan(
     on_event: EventSink | None = None,
     registry: TaskRegistry | None = None,
     connector: Connector | None = None,
+    host_deadline: float | None = None,
 ) -> Plan:
     """Gather facts on every selected host and say what would change. Never writes."""
     options = _options(
@@ -64,6 +86,7 @@ def plan(
         on_event=on_event,
         registry=registry,
         connector=connector,
+        host_deadline=host_deadline,
     )
     return core.make_plan(_playbook(playbook, registry), _inventory(inventory), options)
 
@@ -84,9 +107,14 @@ def apply(
     connector: Connector | None = None,
     host_deadline: float | None = None,
     arguments: Sequence[str] = (),
+    extra_vars: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Apply exactly the reviewed changes; hosts that drifted since the plan are left alone."""
+    """Apply exactly the reviewed changes; hosts that drifted since the plan are left alone.
+
+    `extra_vars` supply connection variables again (a plan never stores secrets).
+    """
     loaded = the_plan if isinstance(the_plan, Plan) else load_plan(the_plan)
+    source = None if isinstance(the_plan, Plan) else str(the_plan)
     inv = _inventory(inventory if inventory is not None else list(loaded.inventory))
     options = _options(
         forks=forks,
@@ -95,9 +123,15 @@ def apply(
         registry=registry,
         connector=connector,
         host_deadline=host_deadline,
+        extra_vars=extra_vars,
     )
     meta = {"command": "apply", "arguments": list(arguments), "inventory": _absolute(inv.sources)}
-    run_id, results, aborted, reason = core.apply_saved(loaded, inv, options, meta)
+    try:
+        run_id, results, aborted, reason = core.apply_saved(loaded, inv, options, meta)
+    except InputError as exc:
+        if source is None or exc.path is not None:
+            raise
+        raise InputError(exc.message, source) from None
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason, plan=loaded)
 
 
@@ -153,7 +187,7 @@ def _as_check(hp: Any) -> HostResult:
     return HostResult(
         hp.host,
         status,
-        tuple(ChangeResult(c, "skipped", "check mode") for c in hp.changes),
+        tuple(ChangeResult(c, "pending") for c in hp.changes),
         hp.findings,
         hp.error,
         hp.round_trips,
@@ -171,8 +205,14 @@ def rollback(
     registry: TaskRegistry | None = None,
     connector: Connector | None = None,
     arguments: Sequence[str] = (),
+    inventory: str | Sequence[str] | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Undo a run: reversible changes newest first, irreversible ones listed."""
+    """Undo a run: reversible changes newest first, irreversible ones listed.
+
+    `inventory` overrides the inventory the run used; `extra_vars` supply connection
+    variables (secrets are never stored with a run, so give them again).
+    """
     from remediate.engine.rollback import rollback_run
 
     options = _options(
@@ -182,9 +222,17 @@ def rollback(
         on_event=on_event,
         registry=registry,
         connector=connector,
+        extra_vars=extra_vars,
     )
     meta = {"command": "rollback", "arguments": list(arguments)}
-    new_id, results, irreversible = rollback_run(run_id, options, meta, check=check)
+    sources = (
+        None
+        if inventory is None
+        else _absolute([inventory] if isinstance(inventory, str) else list(inventory))
+    )
+    new_id, results, irreversible = rollback_run(
+        run_id, options, meta, check=check, inventory_sources=sources
+    )
     return RunResult(
         new_id,
         tuple(results),

@@ -291,16 +291,19 @@ class ChangeResult:
     """What became of one change when applied or reverted."""
 
     change: Change
-    status: str  # "applied" | "reverted" | "failed" | "skipped" | "irreversible" | "not-applied"
+    # "applied" | "reverted" | "pending" (check mode: would be made) | "failed" | "skipped"
+    # | "irreversible" | "not-applied" | "conflict" (moved since; left alone)
+    status: str
     error: str | None = None
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status in ("failed", "conflict")
 
     @property
     def changed(self) -> bool:
-        return self.status in ("applied", "reverted")
+        """Made, or in check mode would be made (as Ansible's `changed` in check mode)."""
+        return self.status in ("applied", "reverted", "pending")
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,3 +72,16 @@ def mask_value(value: object) -> object:
 def mask_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     """A mapping with every Secret inside it replaced by the mask."""
     return {str(k): mask_value(v) for k, v in value.items()}
+
+
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(\b[\w.-]*(?:password|passwd|_pass|secret|token)\b['\"]?\s*[=:]\s*)\S.*"
+)
+
+
+def mask_assignments(text: str) -> str:
+    """Text quoting a user's line, with everything after a secret-named `key=` masked.
+
+    For error messages that echo an inventory line or an -e value back.
+    """
+    return _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)

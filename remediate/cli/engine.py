@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from remediate.errors import EXIT_CHANGES_PENDING, EXIT_OK, InputError
 from remediate.model import Plan, RunResult
 from remediate.report import machine, text
 from remediate.report.progress import HostProgress
-from remediate.secrets import is_secret_key
+from remediate.secrets import mask_assignments
 
 
 def register(sub: Any) -> None:
@@ -100,9 +101,21 @@ def _apply_parser(sub: Any) -> None:
         metavar="INV",
         help="inventory to connect with (default: the one the plan was made from)",
     )
+    _connection_vars(p)
     _output(p)
     _runs_dir(p)
     p.set_defaults(func=cmd_apply)
+
+
+def _connection_vars(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="variables for connecting (a plan never stores secrets: give them again here)",
+    )
 
 
 def _run_parser(sub: Any) -> None:
@@ -120,6 +133,14 @@ def _rollback_parser(sub: Any) -> None:
     p.add_argument("run_id", metavar="RUN")
     p.add_argument("-l", "--limit", metavar="PATTERN")
     p.add_argument("--check", action="store_true", help="say what would be reverted")
+    p.add_argument(
+        "-i",
+        "--inventory",
+        action="append",
+        metavar="INV",
+        help="inventory to connect with (default: the one the run used)",
+    )
+    _connection_vars(p)
     _output(p)
     _runs_dir(p)
     p.set_defaults(func=cmd_rollback)
@@ -147,13 +168,56 @@ def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
     return dict(parse_extra_vars(items))
 
 
-def _safe_argv() -> list[str]:
-    """The command line for run.json, with secret-named -e values masked."""
+def _safe_argv(argv: Sequence[str] | None = None) -> list[str]:
+    """The command line for run.json: every -e value reduced to the names it sets.
+
+    Values never reach run.json, whatever form -e took (KEY=VALUE words, a mapping, an
+    abbreviated --extra-v=...); an @file stays a path.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
     out: list[str] = []
-    for arg in sys.argv[1:]:
-        key, sep, _ = arg.partition("=")
-        out.append(f"{key}=********" if sep and is_secret_key(key.lstrip("-")) else arg)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        name, sep, value = word.partition("=")
+        if word in ("-e", "--extra-vars") and index + 1 < len(words):
+            out += [word, _names_only(words[index + 1])]
+            index += 2
+            continue
+        if sep and len(name) > 3 and "--extra-vars".startswith(name):
+            out.append(f"--extra-vars={_names_only(value)}")
+        elif word.startswith("-e") and len(word) > 2 and not word.startswith("--"):
+            out.append("-e" + _names_only(word[2:]))
+        else:
+            out.append(mask_assignments(word))
+        index += 1
     return out
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output file that cannot be written before any host is touched."""
+    for flag, attr in (("-o", "out"), ("--junit", "junit"), ("--events", "events")):
+        path = getattr(args, attr, None)
+        if not path:
+            continue
+        target = os.path.abspath(path)
+        folder = os.path.dirname(target)
+        if os.path.isdir(target):
+            raise InputError(f"{flag} {path}: is a directory; name a file")
+        if not os.path.isdir(folder):
+            raise InputError(f"{flag} {path}: directory {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"{flag} {path}: directory {folder} is not writable")
+
+
+def _names_only(value: str) -> str:
+    if value.startswith("@"):
+        return value
+    try:
+        names = sorted(_extra_vars([value]))
+    except InputError:
+        return "<unreadable -e value>"
+    return "<sets " + ", ".join(names) + ">"
 
 
 class _Sinks:
@@ -218,6 +282,7 @@ def _plan_exit(plan: Plan, detailed: bool) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     made = _with_sinks(
         args,
         lambda sink: api.plan(
@@ -229,6 +294,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             extra_vars=_extra_vars(args.extra_vars),
             forks=args.forks,
             on_event=sink,
+            host_deadline=args.host_deadline,
         ),
     )
     if args.out:
@@ -257,6 +323,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     result = _with_sinks(
         args,
         lambda sink: api.apply(
@@ -267,12 +334,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
             on_event=sink,
             host_deadline=args.host_deadline,
             arguments=_safe_argv(),
+            extra_vars=_extra_vars(args.extra_vars),
         ),
     )
     return _report(args, result, "apply")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     result = _with_sinks(
         args,
         lambda sink: api.run(
@@ -297,6 +366,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     result = _with_sinks(
         args,
         lambda sink: api.rollback(
@@ -307,6 +377,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             forks=args.forks,
             on_event=sink,
             arguments=_safe_argv(),
+            inventory=args.inventory,
+            extra_vars=_extra_vars(args.extra_vars),
         ),
     )
     if not result.hosts and args.format == "text":
@@ -337,6 +409,9 @@ def _list_runs(runs: Any, fmt: str) -> int:
     if not found:
         out.print(f"No runs in {runs.root}.", markup=False)
     for info in found:
+        if "damaged" in info.meta:
+            out.print(f"{info.run_id}  DAMAGED: {info.meta['damaged']}", markup=False)
+            continue
         summary = info.meta.get("summary") or {}
         hosts = summary.get("hosts") or {}
         changed = sum(int(h.get("changed") or 0) for h in hosts.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -19,9 +20,9 @@ from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import Runs
 from remediate.engine.writes import write_changes
 from remediate.errors import InputError
-from remediate.model import HostPlan, HostResult, Plan, TaskRef
+from remediate.model import ChangeResult, HostPlan, HostResult, Plan, TaskRef
 from remediate.secrets import mask_dict
-from remediate.tasks import TaskRegistry, default_registry
+from remediate.tasks import ArgumentError, TaskRegistry, default_registry
 
 
 @attrs.frozen
@@ -103,6 +104,8 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
             host_deadline=options.host_deadline,
         )
         plays.append(PlayTargets(p_index, play.name, policy, tuple(targets)))
+    if options.limit and not any(p.targets for p in plays):
+        raise InputError(f"--limit {options.limit!r} leaves no hosts to target")
     return plays
 
 
@@ -112,10 +115,14 @@ def group_members(inventory: Any) -> dict[str, list[str]]:
 
 
 def create_task(registry: TaskRegistry, type_name: str, args: Mapping[str, Any]) -> Any:
+    """A task from a saved plan or a journal: its type must exist and its arguments hold."""
     task_type = registry.get(type_name)
     if task_type is None:
         raise InputError(f"unknown task type {type_name!r}")
-    return task_type.from_args(args)
+    try:
+        return task_type.from_args(args)
+    except ArgumentError as exc:
+        raise InputError(f"task {type_name}: {exc}") from None
 
 
 def _emitter(options: Options, run: str | None = None) -> Emitter:
@@ -205,6 +212,18 @@ class _Run:
     journal: Any
     emit: Emitter
     connect: Connector
+    _written: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def remember(self, host: str, results: Sequence[ChangeResult]) -> None:
+        """Record what this run wrote on a host, for the later plays of the same plan."""
+        with self._lock:
+            mine = self._written.setdefault(host, {})
+            mine.update((r.change.address, r.change.after) for r in results if r.changed)
+
+    def written(self, host: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._written.get(host, {}))
 
 
 def _start_run(kind: str, meta: Mapping[str, Any], options: Options) -> _Run:
@@ -217,7 +236,12 @@ def _finish_run(
     run: _Run, results: Sequence[HostResult], aborted: bool, reason: str | None
 ) -> None:
     run.journal.close()
-    summary: dict[str, Any] = {"aborted": aborted, "abort_reason": reason, "hosts": {}}
+    summary: dict[str, Any] = {
+        "aborted": aborted,
+        "abort_reason": reason,
+        "journal_records": run.journal.records,
+        "hosts": {},
+    }
     for r in results:
         summary["hosts"][r.host] = {
             "status": r.status,
@@ -267,7 +291,8 @@ def _locked(run: _Run, target: Target, body: Callable[[], HostResult]) -> HostRe
     from remediate.errors import HostLocked
 
     try:
-        with HostLock(run.runs.root, target.host.name, run.run_id):
+        endpoint = f"{target.settings.address}:{target.settings.port}"
+        with HostLock(endpoint, target.host.name, run.run_id):
             return body()
     except HostLocked as exc:
         return HostResult(target.host.name, "failed", message=str(exc))
@@ -283,19 +308,25 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
                 fresh = hostwork.plan_target(conn, target)
                 changes, findings = fresh.changes, fresh.findings
             else:
-                changes, findings = reviewed.changes, reviewed.findings
-                drift = hostwork.check_drift(conn, target, changes) if changes else None
-                if drift:
+                findings = reviewed.findings
+                confirmed = hostwork.confirm_reviewed(
+                    conn, target, reviewed.changes, run.written(target.host.name)
+                )
+                if confirmed.stale or confirmed.mismatch:
+                    status = "stale" if confirmed.stale else "failed"
+                    why = confirmed.stale and f"host changed since the plan: {confirmed.stale}"
                     return hostwork.host_result(
                         target,
-                        "stale",
+                        status,
                         findings=findings,
-                        message=f"host changed since the plan: {drift}",
+                        message=why or confirmed.mismatch,
                         conn=conn,
                     )
+                changes = confirmed.changes
             if not changes:
                 return hostwork.host_result(target, "ok", findings=findings, conn=conn)
             results, error = write_changes(conn, target, changes, run.journal, run.emit)
+            run.remember(target.host.name, results)
             if error is None:
                 error = hostwork.verify_converged(conn, target, [r.change for r in results])
             return hostwork.host_result(
@@ -338,7 +369,8 @@ def apply_saved(
             bound = tuple(
                 BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks
             )
-            targets.append(Target(host, index, bound, hostwork.resolve_settings(host)))
+            settings = hostwork.resolve_settings(host, options.extra_vars)
+            targets.append(Target(host, index, bound, settings))
             reviewed[(index, hp.host)] = hp
         policy = FleetPolicy(
             forks=options.forks,
@@ -351,9 +383,9 @@ def apply_saved(
     run = _start_run(
         "apply",
         {
-            **meta,
             "playbook": plan.playbook,
             "inventory": list(plan.inventory),
+            **meta,
             "playbook_digest": plan.playbook_digest,
             "inventory_digest": plan.inventory_digest,
             "plan_created": plan.created,
@@ -365,6 +397,15 @@ def apply_saved(
         run,
         plays,
         lambda t: _locked(run, t, lambda: _apply_target(run, t, reviewed[(t.play, t.host.name)])),
+    )
+    results.extend(
+        HostResult(
+            hp.host,
+            "skipped",
+            message=f"not in the plan: {hp.status} when it was made ({hp.error})",
+        )
+        for hp in plan.hosts
+        if hp.status != "planned"
     )
     _finish_run(run, results, aborted, reason)
     return run.run_id, results, aborted, reason

@@ -122,14 +122,70 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def check_drift(conn: Connection, target: Target, reviewed: Sequence[Change]) -> str | None:
-    """None when the host is as the plan saw it, else what moved."""
+@attrs.frozen
+class Confirmed:
+    """The reviewed changes still to make on a host, or why none may be made."""
+
+    changes: tuple[Change, ...] = ()
+    stale: str | None = None  # the host moved since the plan
+    mismatch: str | None = None  # the plan file says something the task does not compute
+
+
+def confirm_reviewed(
+    conn: Connection, target: Target, reviewed: Sequence[Change], done: Mapping[str, Any]
+) -> Confirmed:
+    """Gather again and hold the reviewed changes against what the tasks compute now.
+
+    The host is stale when a fingerprint moved, unless the only difference is changes an
+    earlier play of this same run made (`done`: address -> value written). A reviewed change
+    that differs from the task's own computation on unchanged facts means the plan file was
+    edited: nothing is applied from it. What is applied is the task's computation, which is
+    then identical to what was reviewed.
+    """
     facts = gather(conn, target)
-    now = fingerprints(target.host, target.tasks, facts)
-    if all(now.get(c.task_index) == c.fingerprint for c in reviewed):
-        return None
     current, _ = plan_tasks(target.host, target.tasks, facts)
-    return "; ".join(describe_drift(reviewed, current))
+    now = fingerprints(target.host, target.tasks, facts)
+    unmoved = all(now.get(c.task_index) == c.fingerprint for c in reviewed)
+    if not unmoved and not done:
+        return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+    fresh = {c.address: c for c in current}
+    keep: list[Change] = []
+    for change in reviewed:
+        mine = fresh.pop(change.address, None)
+        if mine is None and done.get(change.address, _MISSING) == change.after:
+            continue  # an earlier play of this run already made it
+        if mine is None or show(mine.before) != show(change.before):
+            return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+        if _reviewable(mine) != _reviewable(change):
+            return Confirmed(
+                mismatch=f"{change.address}: the plan file does not match what "
+                f"{change.task or 'the task'} computes (was it edited?)"
+            )
+        keep.append(mine)
+    if fresh and unmoved:
+        return Confirmed(
+            mismatch=f"the plan file lacks {', '.join(sorted(fresh))}, which the "
+            "tasks compute from unchanged facts (was it edited?)"
+        )
+    if fresh:
+        return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+    return Confirmed(changes=tuple(keep))
+
+
+_MISSING = object()
+
+
+def _reviewable(change: Change) -> tuple[Any, ...]:
+    """Everything about a change that its apply acts on or a reviewer reads."""
+    return (
+        change.address,
+        change.action,
+        show(change.before),
+        show(change.after),
+        change.reversible,
+        show(dict(change.data)),
+        change.task_index,
+    )
 
 
 def verify_converged(conn: Connection, target: Target, applied: Sequence[Change]) -> str | None:

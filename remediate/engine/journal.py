@@ -128,6 +128,11 @@ class Journal:
             self._last_sum = body["sum"]
             return record
 
+    @property
+    def records(self) -> int:
+        """How many records this journal holds."""
+        return self._seq
+
     def close(self) -> None:
         with self._lock:
             if self._fd >= 0:
@@ -157,9 +162,9 @@ def _iter_checked(path: Path) -> Iterator[dict[str, Any]]:
             valid = isinstance(body, dict) and stored == _checksum(previous, body)
         except (ValueError, KeyError, TypeError, AttributeError):
             valid = False
-        if not valid or not complete:
-            if is_last:
-                return  # a torn last line: the write that was in flight never finished
+        if is_last and not complete:
+            return  # a torn last line: the write in flight never got its newline
+        if not valid:
             raise JournalCorrupt(
                 f"{path}:{number}: journal record is damaged (checksum chain broken); "
                 "refusing to use this journal"
@@ -169,12 +174,25 @@ def _iter_checked(path: Path) -> Iterator[dict[str, Any]]:
         yield body
 
 
-def read_journal(path: Path) -> list[Record]:
-    """Every intact record in order. A torn last line is ignored; earlier damage raises."""
+def read_journal(path: Path, expected: int | None = None) -> list[Record]:
+    """Every intact record in order. A torn last line (no newline: the write in flight at a
+    crash) is ignored; any other damage raises, and so does a journal shorter than
+    `expected`, the count its run recorded when it finished."""
     records = []
     for body in _iter_checked(path):
         body.pop("sum", None)
-        records.append(Record(**body))
+        try:
+            records.append(Record(**body))
+        except TypeError:
+            raise JournalCorrupt(
+                f"{path}:{len(records) + 1}: journal record has unknown "
+                "fields; refusing to use this journal"
+            ) from None
+    if expected is not None and len(records) < expected:
+        raise JournalCorrupt(
+            f"{path}: holds {len(records)} records but its run finished with "
+            f"{expected}; records were removed, refusing to use this journal"
+        )
     return records
 
 

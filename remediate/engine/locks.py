@@ -1,4 +1,10 @@
-"""Host locks: one run at a time changes a host; a lock left by a dead process is taken over."""
+"""Host locks: one run at a time changes a host; a lock left by a dead process is taken over.
+
+Locks live in one directory per user on the control machine, whatever runs directory a run
+uses ($REMEDIATE_LOCK_DIR, else $XDG_RUNTIME_DIR/remediate-locks, else
+/tmp/remediate-locks-UID), and are keyed by the endpoint a run connects to, so two
+inventories naming one host differently still exclude each other.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +18,57 @@ from remediate.errors import HostLocked
 from remediate.processes import pid_alive
 
 
-class HostLock:
-    """An exclusive lock file per host under the runs directory (`locks/HOST.lock`)."""
+def lock_dir() -> Path:
+    explicit = os.environ.get("REMEDIATE_LOCK_DIR")
+    if explicit:
+        return Path(explicit)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "remediate-locks"
+    return Path("/tmp") / f"remediate-locks-{os.getuid()}"
 
-    def __init__(self, root: Path, host: str, run_id: str) -> None:
-        self.path = root / "locks" / f"{_safe(host)}.lock"
+
+class HostLock:
+    """An exclusive lock file per endpoint (`ENDPOINT.lock` in `lock_dir()`)."""
+
+    def __init__(self, endpoint: str, host: str, run_id: str, root: Path | None = None) -> None:
+        self.path = (root or lock_dir()) / f"{_safe(endpoint)}.lock"
         self.host = host
         self.run_id = run_id
         self._held = False
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        body = json.dumps({"pid": os.getpid(), "run": self.run_id, "on": socket.gethostname()})
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                if self._holder_alive():
-                    raise HostLocked(f"{self.host}: locked by {self._describe_holder()}") from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(body)
-            self._held = True
-            return
+        self._prepare_dir()
+        body = json.dumps(
+            {"pid": os.getpid(), "run": self.run_id, "on": socket.gethostname(), "host": self.host}
+        )
+        # Written whole, then linked into place: a reader never sees a half-written lock.
+        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self)}")
+        draft.write_text(body)
+        try:
+            for _ in range(2):
+                try:
+                    os.link(draft, self.path)
+                except FileExistsError:
+                    if self._holder_alive():
+                        raise HostLocked(
+                            f"{self.host}: locked by {self._describe_holder()}"
+                        ) from None
+                    self.path.unlink(missing_ok=True)  # stale: its process is gone
+                    continue
+                self._held = True
+                return
+        finally:
+            draft.unlink(missing_ok=True)
         raise HostLocked(f"{self.host}: could not take the lock at {self.path}")
+
+    def _prepare_dir(self) -> None:
+        folder = self.path.parent
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_uid != os.getuid():
+            raise HostLocked(
+                f"the lock directory {folder} belongs to another user; set REMEDIATE_LOCK_DIR"
+            )
 
     def release(self) -> None:
         if self._held:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from remediate.errors import InputError
-from remediate.model import Change, Finding, HostPlan, Plan, TaskRef
+from remediate.model import ACTIONS, Change, Finding, HostPlan, Plan, TaskRef
 from remediate.secrets import Secret, mask_value
 
 FORMAT_VERSION = 1
@@ -144,12 +144,19 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
             f"reads version {FORMAT_VERSION}); make the plan again",
             name,
         )
-    plays = r.get(doc, "plays", list, "")
+    plays = tuple(_read_play(r, p, i) for i, p in enumerate(r.get(doc, "plays", list, "")))
     changes_by_host = _read_changes(r, r.get(doc, "resource_changes", list, ""))
+    indexes = {int(p["index"]) for p in plays}
     hosts = tuple(
-        _read_host(r, body, i, changes_by_host)
+        _read_host(r, body, i, changes_by_host, indexes)
         for i, body in enumerate(r.get(doc, "hosts", list, ""))
     )
+    if changes_by_host:
+        host, play = next(iter(changes_by_host))
+        raise r.fail(
+            "resource_changes",
+            f"changes for host {host} (play {play}) that the plan's hosts do not list",
+        )
     plan = Plan(
         hosts=hosts,
         playbook=r.get(doc, "playbook", str, ""),
@@ -161,72 +168,108 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         tags=tuple(doc.get("tags") or ()),
         skip_tags=tuple(doc.get("skip_tags") or ()),
         extra_vars=doc.get("extra_vars") or {},
-        plays=tuple(_read_play(r, p, i) for i, p in enumerate(plays)),
+        plays=plays,
     )
     return plan
 
 
 def _read_changes(r: _Reader, items: list[Any]) -> dict[tuple[str, int], list[Change]]:
     out: dict[tuple[str, int], list[Change]] = {}
+    seen: set[tuple[str, int, str]] = set()
     for i, body in enumerate(items):
         where = f"resource_changes[{i}]"
         host = r.get(body, "host", str, where)
         play = r.get(body, "play", int, where)
-        try:
-            change = Change(
-                address=r.get(body, "address", str, where),
-                action=r.get(body, "action", str, where),
-                before=body.get("before"),
-                after=body.get("after"),
-                reason=r.get(body, "reason", str, where),
-                reversible=r.get(body, "reversible", bool, where),
-                fingerprint=r.get(body, "fingerprint", str, where),
-                task=r.get(body, "task", str, where),
-                data=r.get(body, "data", dict, where),
-                task_index=r.get(body, "task_index", int, where),
-            )
-        except ValueError as exc:
-            raise r.fail(where, str(exc)) from exc
+        address = r.get(body, "address", str, where)
+        action = r.get(body, "action", str, where)
+        if action not in ACTIONS:
+            raise r.fail(f"{where}.action", f"must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if (host, play, address) in seen:
+            raise r.fail(where, f"{address} appears twice for host {host}")
+        seen.add((host, play, address))
+        change = Change(
+            address=address,
+            action=action,
+            before=body.get("before"),
+            after=body.get("after"),
+            reason=r.get(body, "reason", str, where),
+            reversible=r.get(body, "reversible", bool, where),
+            fingerprint=r.get(body, "fingerprint", str, where),
+            task=r.get(body, "task", str, where),
+            data=r.get(body, "data", dict, where),
+            task_index=r.get(body, "task_index", int, where),
+        )
         out.setdefault((host, play), []).append(change)
     return out
 
 
+HOST_STATUSES = ("planned", "unreachable", "failed")
+
+
 def _read_host(
-    r: _Reader, body: Any, i: int, changes: dict[tuple[str, int], list[Change]]
+    r: _Reader, body: Any, i: int, changes: dict[tuple[str, int], list[Change]], plays: set[int]
 ) -> HostPlan:
     where = f"hosts[{i}]"
     host = r.get(body, "host", str, where)
     play = r.get(body, "play", int, where)
+    if play not in plays:
+        raise r.fail(f"{where}.play", f"play {play} is not among the plan's plays")
+    status = r.get(body, "status", str, where)
+    if status not in HOST_STATUSES:
+        raise r.fail(f"{where}.status", f"must be one of {', '.join(HOST_STATUSES)}")
     tasks = tuple(
-        TaskRef(
-            play=play,
-            index=r.get(t, "index", int, f"{where}.tasks[{j}]"),
-            type_name=r.get(t, "type", str, f"{where}.tasks[{j}]"),
-            name=r.get(t, "name", str, f"{where}.tasks[{j}]"),
-            args=r.get(t, "args", dict, f"{where}.tasks[{j}]"),
-        )
+        _read_task(r, t, play, f"{where}.tasks[{j}]")
         for j, t in enumerate(r.get(body, "tasks", list, where))
     )
-    findings = tuple(
-        Finding(
-            address=str(f.get("address", "")),
-            message=str(f.get("message", "")),
-            severity=str(f.get("severity", "warning")),
-            task=str(f.get("task", "")),
-            evidence=tuple(f.get("evidence") or ()),
-        )
-        for f in r.get(body, "findings", list, where)
-        if isinstance(f, dict)
-    )
+    own = changes.pop((host, play), [])
+    known = {t.index for t in tasks}
+    for change in own:
+        if change.task_index not in known:
+            raise r.fail(
+                where,
+                f"change {change.address} names task #{change.task_index}, "
+                "which this host does not run",
+            )
+    if own and status != "planned":
+        raise r.fail(f"{where}.status", f"is {status!r} but the host has changes")
+    error = body.get("error")
+    if error is not None and not isinstance(error, str):
+        raise r.fail(f"{where}.error", "expected a string or null")
     return HostPlan(
         host=host,
         play=play,
-        status=r.get(body, "status", str, where),
-        error=body.get("error"),
-        changes=tuple(changes.get((host, play), [])),
-        findings=findings,
+        status=status,
+        error=error,
+        changes=tuple(own),
+        findings=tuple(
+            _read_finding(r, f, f"{where}.findings[{j}]")
+            for j, f in enumerate(r.get(body, "findings", list, where))
+        ),
         tasks=tasks,
-        round_trips=int(body.get("round_trips") or 0),
+        round_trips=r.get(body, "round_trips", int, where),
+    )
+
+
+def _read_task(r: _Reader, body: Any, play: int, where: str) -> TaskRef:
+    return TaskRef(
+        play=play,
+        index=r.get(body, "index", int, where),
+        type_name=r.get(body, "type", str, where),
+        name=r.get(body, "name", str, where),
+        args=r.get(body, "args", dict, where),
+    )
+
+
+def _read_finding(r: _Reader, body: Any, where: str) -> Finding:
+    evidence = r.get(body, "evidence", list, where)
+    if not all(isinstance(line, str) for line in evidence):
+        raise r.fail(f"{where}.evidence", "expected a list of strings")
+    return Finding(
+        address=r.get(body, "address", str, where),
+        message=r.get(body, "message", str, where),
+        severity=r.get(body, "severity", str, where),
+        task=r.get(body, "task", str, where),
+        evidence=tuple(evidence),
     )
 
 
@@ -234,13 +277,31 @@ def _read_play(r: _Reader, body: Any, i: int) -> dict[str, Any]:
     where = f"plays[{i}]"
     index = r.get(body, "index", int, where)
     serial = r.get(body, "serial", list, where)
+    for j, size in enumerate(serial):
+        if not _valid_batch(size):
+            raise r.fail(f"{where}.serial[{j}]", 'expected a whole number >= 1 or "N%"')
     fail = body.get("max_fail_percentage")
-    if fail is not None and not isinstance(fail, (int, float)):
-        raise r.fail(f"{where}.max_fail_percentage", "expected a number or null")
+    if fail is not None and (
+        isinstance(fail, bool) or not isinstance(fail, (int, float)) or not 0 <= fail <= 100
+    ):
+        raise r.fail(f"{where}.max_fail_percentage", "expected a number from 0 to 100, or null")
     return {
         "index": index,
-        "name": str(body.get("name", "")),
+        "name": r.get(body, "name", str, where),
         "serial": serial,
         "max_fail_percentage": fail,
-        "any_errors_fatal": bool(body.get("any_errors_fatal")),
+        "any_errors_fatal": r.get(body, "any_errors_fatal", bool, where),
     }
+
+
+def _valid_batch(size: Any) -> bool:
+    if isinstance(size, bool):
+        return False
+    if isinstance(size, int):
+        return size >= 1
+    if isinstance(size, str) and size.endswith("%"):
+        try:
+            return 0 < float(size[:-1]) <= 100
+        except ValueError:
+            return False
+    return False

@@ -17,6 +17,7 @@ from remediate.engine.runs import RunInfo, Runs
 from remediate.engine.writes import write_changes
 from remediate.errors import InputError
 from remediate.model import Change, ChangeResult, HostResult, TaskRef
+from remediate.tasks.base import ObservedChanges
 
 
 @attrs.frozen
@@ -83,41 +84,76 @@ def plan_rollback(runs: Runs, info: RunInfo, hosts: set[str] | None) -> dict[str
     return todo
 
 
-def _target(inventory: Any, host: str, entries: Sequence[Entry], options: Options) -> Target:
-    registry = options.tasks()
-    bound: dict[int, BoundTask] = {}
-    for entry in entries:
-        t = entry.task
-        index = int(t["index"])
-        if index not in bound:
-            ref = TaskRef(int(t["play"]), index, str(t["type"]), str(t["name"]), dict(t["args"]))
-            bound[index] = BoundTask(ref, create_task(registry, ref.type_name, ref.args))
+def _targets(
+    inventory: Any, host: str, entries: Sequence[Entry], options: Options
+) -> list[tuple[Target, list[Entry]]]:
+    """The host's entries in groups of one play each (newest first), with that play's tasks."""
     found = inventory.get_host(host)
-    return Target(found, 0, tuple(bound.values()), hostwork.resolve_settings(found))
+    settings = hostwork.resolve_settings(found, options.extra_vars)
+    groups: list[tuple[int, list[Entry]]] = []
+    for entry in entries:
+        play = int(entry.task["play"])
+        if not groups or groups[-1][0] != play:
+            groups.append((play, []))
+        groups[-1][1].append(entry)
+    out = []
+    for play, mine in groups:
+        bound: dict[int, BoundTask] = {}
+        for entry in mine:
+            t = entry.task
+            index = int(t["index"])
+            if index not in bound:
+                ref = TaskRef(play, index, str(t["type"]), str(t["name"]), dict(t["args"]))
+                bound[index] = BoundTask(ref, create_task(options.tasks(), ref.type_name, ref.args))
+        out.append((Target(found, play, tuple(bound.values()), settings), mine))
+    return out
 
 
-def _in_doubt_applied(conn: Any, target: Target, entries: Sequence[Entry]) -> set[str]:
-    """For changes without a clear outcome, ask the host: still planned means never applied."""
-    doubtful = [e for e in entries if e.outcome != "applied"]
-    if not doubtful:
-        return {e.change.address for e in entries}
-    current, _ = plan_tasks(target.host, target.tasks, hostwork.gather(conn, target))
-    pending = {c.address for c in current}
-    return {
-        e.change.address
-        for e in entries
-        if e.outcome == "applied" or e.change.address not in pending
-    }
+@attrs.frozen
+class Where:
+    """Where a change stands on the host now: at its `after`, back at `before`, or moved."""
+
+    state: str  # "after" | "before" | "moved"
+    now: Any = None
+
+
+def assess(
+    host_facts: Mapping[str, Any], target: Target, entries: Sequence[Entry]
+) -> dict[str, Where]:
+    """Read each change's address from fresh facts.
+
+    A task that can observe its changes answers exactly; for another, a change the tasks
+    would still make has not been applied (or was undone), anything else is at `after`.
+    """
+    pending: set[str] | None = None
+    found: dict[str, Where] = {}
+    for entry in entries:
+        change = entry.change
+        task = target.task(change.task_index).task
+        if isinstance(task, ObservedChanges):
+            now = task.observe(target.host, host_facts, change)
+            if show(now) == show(change.after):
+                found[change.address] = Where("after", now)
+            elif show(now) == show(change.before):
+                found[change.address] = Where("before", now)
+            else:
+                found[change.address] = Where("moved", now)
+            continue
+        if pending is None:
+            current, _ = plan_tasks(target.host, target.tasks, host_facts)
+            pending = {c.address for c in current}
+        found[change.address] = Where("before" if change.address in pending else "after")
+    return found
 
 
 def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> HostResult:
     results: list[ChangeResult] = []
     try:
         with (run.connect if run else Options().connect())(target.settings) as conn:
-            applied = _in_doubt_applied(conn, target, entries)
+            where = assess(hostwork.gather(conn, target), target, entries)
             to_revert = []
             for entry in entries:
-                settled = _settle_without_writing(run, target, entry, applied)
+                settled = _settle_without_writing(run, target, entry, where[entry.change.address])
                 if settled is None:
                     to_revert.append(entry.change)
                 else:
@@ -129,7 +165,9 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
                 results.extend(written)
                 if error:
                     return hostwork.host_result(target, "failed", results, (), error, conn)
-            error = None if run is None else _verify_reverted(conn, target, results)
+            error = None if run is None else _verify_reverted(conn, target, entries, results)
+            if error is None:
+                error = next((r.error for r in results if r.failed), None)
             return hostwork.host_result(
                 target, hostwork.settle(results, error), results, (), error, conn
             )
@@ -139,13 +177,20 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
 
 
 def _settle_without_writing(
-    run: _Run | None, target: Target, entry: Entry, applied: set[str]
+    run: _Run | None, target: Target, entry: Entry, where: Where
 ) -> ChangeResult | None:
     """What becomes of a change that needs no write; None when it must be reverted."""
     change = entry.change
     if not change.reversible:
         return ChangeResult(change, "irreversible", "cannot be undone: " + change.reason)
-    if change.address not in applied:
+    if where.state == "moved":
+        return ChangeResult(
+            change,
+            "conflict",
+            f"{change.address} changed since the run: it is now "
+            f"{show(where.now)}, the run wrote {show(change.after)}; left alone",
+        )
+    if where.state == "before":
         if run is not None:
             run.journal.record_outcome(
                 target.host.name,
@@ -155,25 +200,47 @@ def _settle_without_writing(
                 change.before,
                 "not-applied",
             )
-        return ChangeResult(change, "not-applied", "was never applied (read from the host)")
+        why = "already as before" if entry.outcome == "applied" else "was never applied"
+        return ChangeResult(change, "not-applied", f"{why} (read from the host)")
     if run is None:
-        return ChangeResult(change, "skipped", "would revert (check mode)")
+        return ChangeResult(change, "pending", "would revert")
     return None
 
 
-def _verify_reverted(conn: Any, target: Target, results: Sequence[ChangeResult]) -> str | None:
-    """After reverting, the task must want to make the same change again, from the same before."""
-    reverted = {r.change.address: r.change for r in results if r.status == "reverted"}
+def _verify_reverted(
+    conn: Any, target: Target, entries: Sequence[Entry], results: Sequence[ChangeResult]
+) -> str | None:
+    """Read the host again: every reverted change must stand at its `before`."""
+    reverted = {r.change.address for r in results if r.status == "reverted"}
     if not reverted:
         return None
-    current, _ = plan_tasks(target.host, target.tasks, hostwork.gather(conn, target))
-    now = {c.address: c for c in current}
+    mine = [e for e in entries if e.change.address in reverted]
+    where = assess(hostwork.gather(conn, target), target, mine)
     bad = [
-        f"{a} is {show(now[a].before) if a in now else show(c.after)}, wanted {show(c.before)}"
-        for a, c in reverted.items()
-        if a not in now or show(now[a].before) != show(c.before)
+        f"{e.change.address} is {show(where[e.change.address].now)}, wanted {show(e.change.before)}"
+        for e in mine
+        if where[e.change.address].state != "before"
     ]
     return ("did not return to the state before: " + "; ".join(bad)) if bad else None
+
+
+def _revert_groups(run: _Run | None, groups: Sequence[tuple[Target, list[Entry]]]) -> HostResult:
+    """One host's plays, newest first; the host's result gathers them all."""
+    results: list[HostResult] = [_revert_host(run, target, entries) for target, entries in groups]
+    if len(results) == 1:
+        return results[0]
+    worst = next((r for r in results if r.failed), results[-1])
+    status = (
+        worst.status if worst.failed else ("changed" if any(r.changed for r in results) else "ok")
+    )
+    return HostResult(
+        worst.host,
+        status,
+        tuple(c for r in results for c in r.changes),
+        (),
+        worst.message,
+        sum(r.round_trips for r in results),
+    )
 
 
 def rollback_run(
@@ -181,38 +248,43 @@ def rollback_run(
     options: Options,
     meta: Mapping[str, Any],
     check: bool = False,
+    inventory_sources: Sequence[str] | None = None,
 ) -> tuple[str | None, list[HostResult], list[Change]]:
     """Revert a run's changes newest first; list what cannot be undone."""
     from remediate.inventory import Inventory
 
     runs = Runs(options.runs_dir)
     info = runs.get(run_id)
-    inventory = Inventory.load(list(info.meta.get("inventory") or []))
+    sources = list(inventory_sources or info.meta.get("inventory") or [])
+    inventory = Inventory.load(sources)
     hosts = None
     if options.limit:
         hosts = {h.name for h in inventory.select("all", options.limit)}
+        changed = {r.host for r in info.journal()}
+        if changed and not hosts & changed:
+            raise InputError(
+                f"--limit {options.limit!r} matches none of the hosts run "
+                f"{run_id} changed ({', '.join(sorted(changed))})"
+            )
     todo = plan_rollback(runs, info, hosts)
     irreversible = [
         e.change for entries in todo.values() for e in entries if not e.change.reversible
     ]
-    targets = {h: _target(inventory, h, entries, options) for h, entries in todo.items()}
+    groups = {h: _targets(inventory, h, entries, options) for h, entries in todo.items()}
     if not todo:
         return None, [], irreversible
     run = (
         None
         if check
-        else _start_run(
-            "rollback",
-            {**meta, "rollback_of": run_id, "inventory": info.meta.get("inventory")},
-            options,
-        )
+        else _start_run("rollback", {**meta, "rollback_of": run_id, "inventory": sources}, options)
     )
     policy = FleetPolicy(forks=options.forks, host_deadline=options.host_deadline)
 
     def work(host: str) -> HostResult:
         if run is None:
-            return _revert_host(None, targets[host], todo[host])
-        return _locked(run, targets[host], lambda: _revert_host(run, targets[host], todo[host]))
+            return _revert_groups(None, groups[host])
+        first = groups[host][0][0]
+        return _locked(run, first, lambda: _revert_groups(run, groups[host]))
 
     outcome = run_fleet(
         list(todo),

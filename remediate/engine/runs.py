@@ -16,7 +16,7 @@ import attrs
 
 from remediate.engine.journal import JOURNAL_NAME, Journal, Record, fsync_dir, open_private
 from remediate.engine.journal import read_journal as _read_journal
-from remediate.errors import InputError
+from remediate.errors import InputError, JournalCorrupt
 
 RUN_FILE = "run.json"
 ENV_RUNS_DIR = "REMEDIATE_RUNS_DIR"
@@ -51,8 +51,15 @@ class RunInfo:
         return str(self.meta.get("kind", "apply"))
 
     def journal(self) -> list[Record]:
+        """The run's records; JournalCorrupt if damaged or shorter than when it finished."""
         journal = self.path / JOURNAL_NAME
-        return _read_journal(journal) if journal.exists() else []
+        summary = self.meta.get("summary")
+        expected = summary.get("journal_records") if isinstance(summary, dict) else None
+        if not journal.exists():
+            if expected:
+                raise JournalCorrupt(f"{journal}: missing, but its run wrote {expected} records")
+            return []
+        return _read_journal(journal, expected if isinstance(expected, int) else None)
 
 
 class Runs:
@@ -62,10 +69,17 @@ class Runs:
         self.root = runs_root(root)
 
     def create(self, kind: str, meta: Mapping[str, Any]) -> tuple[RunInfo, Journal]:
-        _private_dir(self.root)
         run_id = new_run_id()
         path = self.root / run_id
-        _private_dir(path)
+        try:
+            _private_dir(self.root)
+            _private_dir(path)
+        except OSError as exc:
+            raise InputError(
+                f"cannot use the runs directory {self.root}: "
+                f"{exc.strerror or exc} (set --runs-dir or "
+                f"${ENV_RUNS_DIR})"
+            ) from None
         body = {
             "run_id": run_id,
             "kind": kind,
@@ -90,10 +104,9 @@ class Runs:
         if "/" in run_id or run_id.startswith(".") or not (path / RUN_FILE).is_file():
             known = ", ".join(r.run_id for r in self.list()[-3:]) or "none"
             raise InputError(f"no run {run_id!r} in {self.root} (latest: {known})")
-        try:
-            meta = json.loads((path / RUN_FILE).read_text())
-        except ValueError as exc:
-            raise InputError(f"run.json is not valid JSON: {exc}", str(path / RUN_FILE)) from exc
+        meta = _read_meta(path / RUN_FILE)
+        if "damaged" in meta:
+            raise InputError(str(meta["damaged"]), str(path / RUN_FILE))
         return RunInfo(run_id, path, meta)
 
     def list(self) -> list[RunInfo]:
@@ -102,13 +115,19 @@ class Runs:
         found = []
         for path in sorted(self.root.iterdir()):
             if (path / RUN_FILE).is_file():
-                try:
-                    found.append(
-                        RunInfo(path.name, path, json.loads((path / RUN_FILE).read_text()))
-                    )
-                except ValueError:
-                    continue
+                found.append(RunInfo(path.name, path, _read_meta(path / RUN_FILE)))
         return found
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """run.json as a mapping; a damaged one says so under "damaged" instead of vanishing."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"damaged": f"run.json cannot be read: {exc}"}
+    if not isinstance(meta, dict):
+        return {"damaged": "run.json is not a JSON object"}
+    return meta
 
 
 def _write_private_json(path: Path, body: Mapping[str, Any]) -> None:

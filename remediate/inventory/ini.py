@@ -12,6 +12,7 @@ from remediate.errors import InputError
 from remediate.inventory.data import GraphError, InventoryGraph
 from remediate.inventory.ranges import RangeError, expand_hostpattern
 from remediate.inventory.yaml_format import Unsafe
+from remediate.secrets import mask_assignments
 
 _COMMENT_MARKERS = ("#", ";")
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:\#.*)?$")
@@ -99,7 +100,7 @@ class _IniParser:
             self._child_line(line)
 
     def _fail(self, message: str) -> NoReturn:
-        raise IniError(message, self.line_number)
+        raise IniError(mask_assignments(message), self.line_number)
 
     def _enter_section(self, name: str, kind: str | None) -> None:
         # Ansible (TRANSFORM_INVALID_GROUP_CHARS=never) keeps names like web-servers as written.

@@ -12,7 +12,7 @@ from remediate.errors import InputError
 from remediate.model import Host
 from remediate.playbook.loader import Play, TaskCall
 from remediate.playbook.yamlnodes import Location, MarkedMap, decode, load_yaml, plain, show
-from remediate.secrets import Secret, is_secret_key
+from remediate.secrets import Secret, is_secret_key, mask_assignments
 from remediate.tasks.base import ArgumentError, Task, TaskRegistry
 from remediate.templating import TemplateProblem, Variables, render
 
@@ -157,14 +157,17 @@ def _key_values(item: str) -> dict[str, str]:
     try:
         words = shlex.split(item)
     except ValueError as exc:
-        raise InputError(f"{show(item)}: {exc}", "-e") from None
+        raise InputError(mask_assignments(f"{show(item)}: {exc}"), "-e") from None
     if not words:
         raise InputError("expected KEY=VALUE, a YAML mapping or @FILE, got nothing", "-e")
     values: dict[str, str] = {}
     for word in words:
         key, sep, value = word.partition("=")
         if not sep or not key.isidentifier():
-            raise InputError(f"expected KEY=VALUE with KEY a variable name, got {show(word)}", "-e")
+            raise InputError(
+                mask_assignments(f"expected KEY=VALUE with KEY a variable name, got {show(word)}"),
+                "-e",
+            )
         values[key] = value
     return values
 

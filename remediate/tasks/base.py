@@ -97,6 +97,20 @@ class PipelinedWrites(Protocol):
         ...
 
 
+@runtime_checkable
+class ObservedChanges(Protocol):
+    """Optional: a task that can read, from facts, the value a change's address holds now.
+
+    Rollback then reverts a change only while the host still holds its `after`; a value
+    moved since by someone else is left alone and reported, and an in-flight change is
+    resolved exactly (applied when the host holds `after`).
+    """
+
+    def observe(self, host: Host, facts: Facts, change: Change) -> Any:
+        """The current value in the form of `before`/`after` (None: not set)."""
+        ...
+
+
 @attrs.define
 class TaskRegistry:
     """Task types by name. An instance, so tests and plug-ins can build their own."""

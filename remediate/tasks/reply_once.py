@@ -77,6 +77,16 @@ class ReplyOnce:
     def revert(self, conn: Connection, host: Host, change: Change) -> None:
         self.check_write(host, change, conn.run(self.write_command(host, change, True)), True)
 
+    def observe(self, host: Host, facts: Facts, change: Change) -> Any:
+        """The property's explicit value on the mailbox now (None: not set, or no mailbox)."""
+        address, prop = _target(change)
+        dialect = Dialect.for_host(host)
+        for domain in domains_from_value(facts[fact_key(dialect)], dialect):
+            for mailbox in (domain.template, *domain.mailboxes):
+                if mailbox is not None and mailbox.address.lower() == address.lower():
+                    return _plain(mailbox.explicit(prop))
+        return None
+
     def write_command(self, host: Host, change: Change, revert: bool) -> str:
         """`-set` to the after value; reverting, `-clear` when it was not set, else `-set`."""
         address, prop = _target(change)

@@ -13,12 +13,14 @@ from remediate.engine.locks import HostLock
 from remediate.errors import HostLocked
 
 
-def test_a_second_run_on_a_locked_host_is_refused_with_the_holder(tmp_path: Path) -> None:
-    with HostLock(tmp_path, "mail001", "run-a"):
-        with pytest.raises(HostLocked, match=r"mail001: locked by run run-a"):
-            HostLock(tmp_path, "mail001", "run-b").acquire()
-        HostLock(tmp_path, "mail002", "run-b").acquire()  # other hosts are free
-    with HostLock(tmp_path, "mail001", "run-b"):
+def test_a_second_run_on_a_locked_endpoint_is_refused_whatever_the_host_is_called(
+    tmp_path: Path,
+) -> None:
+    with HostLock("10.0.0.1:5986", "mail001", "run-a", root=tmp_path):
+        with pytest.raises(HostLocked, match=r"mail-one: locked by run run-a"):
+            HostLock("10.0.0.1:5986", "mail-one", "run-b", root=tmp_path).acquire()
+        HostLock("10.0.0.2:5986", "mail002", "run-b", root=tmp_path).acquire()  # others are free
+    with HostLock("10.0.0.1:5986", "mail001", "run-b", root=tmp_path):
         pass
 
 
@@ -29,8 +31,8 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    lock = HostLock(tmp_path, "mail001", "run-new")
-    lock.path.parent.mkdir(parents=True)
+    lock = HostLock("10.0.0.1:5986", "mail001", "run-new", root=tmp_path)
+    lock.path.parent.mkdir(parents=True, exist_ok=True)
     lock.path.write_text(json.dumps({"pid": int(dead.stdout), "run": "run-killed"}))
     with lock:
         assert json.loads(lock.path.read_text())["run"] == "run-new"
