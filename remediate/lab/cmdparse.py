@@ -6,7 +6,12 @@ import re
 
 import attrs
 
-MAX_LINE = 8191
+MAX_LINE = 8191  # in UTF-16 code units (WCHARs): a character beyond U+FFFF counts twice
+
+
+def utf16_units(text: str) -> int:
+    """The length of text as cmd's WCHAR buffer counts it."""
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 class CmdSyntaxError(Exception):
@@ -417,6 +422,6 @@ def parse(line: str, continued: bool = False) -> Node | None:
     With `continued` (lines read from stdin) a block left open at the end raises NeedMore:
     the caller appends the next line after a newline and parses again.
     """
-    if any(len(part) > MAX_LINE for part in line.split("\n")):
+    if len(line) > MAX_LINE // 2 and any(utf16_units(p) > MAX_LINE for p in line.split("\n")):
         raise CmdSyntaxError("The command line is too long.")
     return Parser(line, continued).parse()

@@ -258,3 +258,12 @@ def test_500_command_session_stays_fast(host: LabHost) -> None:
     assert result.stdout.count(b"FullName=Sales") == 500
     assert b"T:499:0" in result.stdout
     assert elapsed < 0.5  # ~0.1 s measured
+
+
+def test_line_limit_counts_utf16_units(host: LabHost) -> None:
+    fits = "echo " + "é" * 8186  # 8191 units, 8191 characters
+    assert host.execute(fits, codepage=65001).rc == 0
+    emoji = "echo " + "\U0001F600" * 4094  # 4099 characters, but 8193 WCHARs
+    refused = host.execute(emoji, codepage=65001)
+    assert refused.stderr == b"The command line is too long.\r\n"
+    assert refused.stdout == b""
