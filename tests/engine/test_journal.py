@@ -80,3 +80,25 @@ def test_a_deleted_record_breaks_the_chain(tmp_path: Path) -> None:
     path.write_text("\n".join([lines[0], lines[2], lines[2]]) + "\n")
     with pytest.raises(JournalCorrupt, match=r"journal.jsonl:2: "):
         read_journal(path)
+
+
+def test_a_complete_last_record_that_fails_its_checksum_is_damage(tmp_path: Path) -> None:
+    path = write_three(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace('"intent"', '"outcome"')  # whole line, newline and all
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(JournalCorrupt, match=r"journal.jsonl:3: "):
+        read_journal(path)
+
+
+def test_records_removed_from_the_end_of_a_finished_run_are_noticed(tmp_path: Path) -> None:
+    runs = Runs(tmp_path / "runs")
+    info, journal = runs.create("apply", {"arguments": []})
+    for _ in range(3):
+        journal.record_intent("mail001", CHANGE, TASK, None, 1)
+    journal.close()
+    runs.finish(info, {"journal_records": journal.records})
+    path = info.path / "journal.jsonl"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
+    with pytest.raises(JournalCorrupt, match="holds 2 records but its run finished with 3"):
+        runs.get(info.run_id).journal()

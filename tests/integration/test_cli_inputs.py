@@ -1,0 +1,77 @@
+"""Input mistakes around runs and the API get one clear line, never a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import remediate
+from remediate.errors import InputError
+from remediate.lab.fleet import Fleet
+from tests.integration.conftest import PLAYBOOK, Cli
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    with Fleet.start(
+        tmp_path_factory.mktemp("lab"), hosts=2, workstations=0, mailboxes=5, seed=8
+    ) as lab:
+        yield lab
+
+
+def test_a_runs_directory_that_is_a_file_is_exit_5(fleet: Fleet, cli: Cli, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    done = cli("run", PLAYBOOK, "-i", str(fleet.inventory_path), "--runs-dir", str(afile))
+    assert done.returncode == 5
+    assert f"cannot use the runs directory {afile}" in done.stderr
+
+
+def test_a_damaged_run_json_is_listed_and_refused_clearly(fleet: Fleet, cli: Cli) -> None:
+    assert cli("run", PLAYBOOK, "-i", str(fleet.inventory_path)).returncode == 0
+    run_id = cli.latest_run()
+    (cli.runs / run_id / "run.json").write_text("[]")
+    listed = cli("runs")
+    assert listed.returncode == 0 and f"{run_id}  DAMAGED" in listed.stdout
+    for args in (("runs", "show", run_id), ("rollback", run_id)):
+        done = cli(*args)
+        assert done.returncode == 5 and "run.json is not a JSON object" in done.stderr
+
+
+def test_a_host_past_the_plan_deadline_is_reported_not_waited_for(fleet: Fleet, cli: Cli) -> None:
+    fleet.set_fault("mail001", "hang=20")
+    try:
+        done = cli(
+            "plan",
+            PLAYBOOK,
+            "-i",
+            str(fleet.inventory_path),
+            "--host-deadline",
+            "2",
+            "--format",
+            "json",
+        )
+    finally:
+        fleet.set_fault("mail001", "clear")
+    hosts = {h["host"]: h for h in json.loads(done.stdout)["hosts"]}
+    assert hosts["mail001"]["status"] == "failed"
+    assert "host deadline exceeded" in hosts["mail001"]["error"]
+    assert hosts["mail002"]["status"] == "planned"
+
+
+def test_the_api_takes_tags_as_the_cli_does_and_checks_its_arguments(tmp_path: Path) -> None:
+    with Fleet.start(tmp_path / "lab", hosts=1, workstations=0, mailboxes=5, seed=3) as fleet:
+        tagged = remediate.plan(PLAYBOOK, str(fleet.inventory_path), tags="reply_once")
+        skipped = remediate.plan(PLAYBOOK, str(fleet.inventory_path), skip_tags="reply_once")
+        checked = remediate.run(PLAYBOOK, str(fleet.inventory_path), check=True)
+    assert tagged.changes and not skipped.changes
+    assert checked.changed and not checked.failed
+    with pytest.raises(InputError, match="limit must be a host pattern string"):
+        remediate.plan(PLAYBOOK, str(fleet.inventory_path), limit=5)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="forks must be a whole number"):
+        remediate.plan(PLAYBOOK, str(fleet.inventory_path), forks="3")  # type: ignore[arg-type]
