@@ -371,7 +371,8 @@ class Interpreter:
         The child starts with delayed expansion off and extensions on unless told
         otherwise (the lab has no registry defaults), shares this console (code page),
         stdin and output. Text after /c or /k is the command; any other word ends the
-        switches and is ignored, as cmd does.
+        switches and is ignored, as cmd does. In the lab, extensions off only turns off the
+        dynamic variables (%ERRORLEVEL%, %CD%, ...) and the %NAME:~a,b% / %NAME:a=b% forms.
         """
         child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env),
                             self.console)
