@@ -370,9 +370,10 @@ class Interpreter:
         rule of /c), /a /u /t:XX (ignored), /e:on|off (/x, /y), /v:on|off, /f:on|off.
         The child starts with delayed expansion off and extensions on unless told
         otherwise (the lab has no registry defaults), shares this console (code page),
-        stdin and output. Text after /c or /k is the command; any other word ends the
-        switches and is ignored, as cmd does. In the lab, extensions off only turns off the
-        dynamic variables (%ERRORLEVEL%, %CD%, ...) and the %NAME:~a,b% / %NAME:a=b% forms.
+        stdin and output. Text after /c or /k is the command; the lab stops at any other
+        word and reads stdin (unverified against Windows). In the lab, extensions off only
+        turns off the dynamic variables (%ERRORLEVEL%, %CD%, ...) and the %NAME:~a,b% and
+        %NAME:a=b% forms.
         """
         child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env),
                             self.console)

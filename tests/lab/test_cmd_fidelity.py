@@ -267,3 +267,11 @@ def test_line_limit_counts_utf16_units(host: LabHost) -> None:
     refused = host.execute(emoji, codepage=65001)
     assert refused.stderr == b"The command line is too long.\r\n"
     assert refused.stdout == b""
+
+
+def test_slash_k_runs_its_command_then_reads_stdin(host: LabHost) -> None:
+    result = host.execute("cmd /q /k echo first", b"echo second\r\nexit /b 4\r\n")
+    assert result.stdout.startswith(b"first\r\n")
+    assert result.stdout.endswith(b"second\r\n")
+    assert result.rc == 4
+

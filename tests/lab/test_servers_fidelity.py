@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -15,8 +16,6 @@ import yaml
 from remediate.lab.fleet import Fleet
 
 pytestmark = pytest.mark.lab
-
-LabClients = object  # the conftest fixture's type is not importable
 
 
 def _http(fleet: Fleet, host: str) -> winrm.Protocol:
@@ -60,11 +59,11 @@ def test_winrm_stdin_is_read_in_the_shell_code_page(lab_fleet: Fleet) -> None:
     assert b"\r\nPassword=" in switched[0]
 
 
-def test_ssh_exec_starts_at_code_page_437(lab_fleet: Fleet, lab_clients: LabClients) -> None:
-    client = lab_clients.ssh(lab_fleet, "mail002")  # type: ignore[attr-defined]
-    out, _, rc = lab_clients.ssh_run(client, "echo josé")  # type: ignore[attr-defined]
+def test_ssh_exec_starts_at_code_page_437(lab_fleet: Fleet, lab_clients: Any) -> None:
+    client = lab_clients.ssh(lab_fleet, "mail002")
+    out, _, rc = lab_clients.ssh_run(client, "echo josé")
     assert (out, rc) == (b"jos\x82\r\n", 0)
-    out, _, _ = lab_clients.ssh_run(  # type: ignore[attr-defined]
+    out, _, _ = lab_clients.ssh_run(
         client, "cmd /q /d /v:off /e:on", "chcp 65001 >nul\r\necho josé\r\nexit\r\n".encode())
     assert out.endswith("josé\r\n".encode())
 
@@ -88,11 +87,11 @@ def test_winrm_receive_returns_output_made_before_a_drop(lab_fleet: Fleet) -> No
         protocol.close_shell(shell)  # the shared fleet counts open shells
 
 
-def test_ssh_streams_output_made_before_a_drop(lab_fleet: Fleet, lab_clients: LabClients) -> None:
-    client = lab_clients.ssh(lab_fleet, "mail002")  # type: ignore[attr-defined]
+def test_ssh_streams_output_made_before_a_drop(lab_fleet: Fleet, lab_clients: Any) -> None:
+    client = lab_clients.ssh(lab_fleet, "mail002")
     try:
         lab_fleet.set_fault("mail002", "drop-after=2")
-        out, _, rc = lab_clients.ssh_run(  # type: ignore[attr-defined]
+        out, _, rc = lab_clients.ssh_run(
             client, "cmd /q /d", b"@echo off\r\necho one\r\necho two\r\n")
     finally:
         lab_fleet.set_fault("mail002", "clear")
@@ -140,7 +139,7 @@ def test_a_hung_command_does_not_block_the_host(lab_fleet: Fleet,
         other = lab_winrm_run(lab_fleet, "mail003", "whoami")
         assert time.monotonic() - started < 3
         assert console.stdout == b"mail003\r\n"
-        assert other.std_out == b"mail003\\labadmin\r\n"  # type: ignore[attr-defined]
+        assert other.std_out == b"mail003\\labadmin\r\n"
         assert worker.is_alive()  # still hung
     finally:
         lab_fleet.set_fault("mail003", "clear")
