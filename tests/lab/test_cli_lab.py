@@ -246,3 +246,11 @@ def test_exec_exit_code_above_255_is_reported_not_truncated(lab_dir: Path) -> No
     assert (big.returncode, big.stderr.strip()) == (1, "remediate lab exec: exit code 300")
     small = lab("exec", "--dir", str(lab_dir), "mail001", "--", "exit 7")
     assert small.returncode == 7
+
+
+def test_exec_argv_with_a_quoted_program_path(lab_dir: Path) -> None:
+    msbox = "C:\\Program Files\\Rockliffe\\MailSite\\msbox.exe"
+    by_path = lab("exec", "--dir", str(lab_dir), "mail001", "--", msbox, "-domains")
+    by_name = lab("exec", "--dir", str(lab_dir), "mail001", "--", "msbox", "-domains")
+    assert by_path.returncode == by_name.returncode == 0, by_path.stderr
+    assert by_path.stdout == by_name.stdout != ""
