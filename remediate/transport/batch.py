@@ -1,14 +1,21 @@
 """The pipelined batch protocol: many commands in one shell session fed through stdin.
 
-cmd dialect (the session is `cmd /q /d`, echo off, so no prompt or echoed line):
+cmd dialect: the session is `cmd /q /d /v:off /e:on` (no AutoRun; delayed expansion off and
+extensions on whatever the registry says, so quoting and %ERRORLEVEL% mean what we expect),
+echo off so no prompt or echoed line, UTF-8 code page so names travel intact:
 
     @echo off
+    chcp 65001 >nul
     echo TOKEN:go          echo TOKEN:go 1>&2
+    (call )                resets ERRORLEVEL to 0: built-ins like echo never set it
     <command 0>
     echo TOKEN:0:%ERRORLEVEL%
     echo TOKEN:0 1>&2
     ...
     exit
+
+A command may not leave a parenthesis open: cmd would read the following lines (our
+markers) into its block.
 
 sh dialect (the session is `sh -s`): every command runs as `sh -c '<command>' </dev/null`
 so a syntax error, an `exit` or a read of stdin stays inside that command, and each marker
@@ -34,7 +41,7 @@ from remediate.transport.quoting import check_cmd_length, check_line_safe, quote
 # One round trip carries at most this much stdin; a larger batch is split.
 MAX_SCRIPT_BYTES = 1024 * 1024
 
-SESSION_COMMAND = {"cmd": "cmd /q /d", "sh": "sh -s"}
+SESSION_COMMAND = {"cmd": "cmd /q /d /v:off /e:on", "sh": "sh -s"}
 
 
 @attrs.frozen
@@ -68,6 +75,28 @@ def check_command(dialect: str, command: str) -> None:
         if carets % 2:
             raise UnsafeArgument("command ends with a caret, which would join it to the next "
                                  "line of the batch")
+        if open_parentheses(command) > 0:
+            raise UnsafeArgument("command leaves a parenthesis open, which would join the next "
+                                 "lines of the batch to it")
+
+
+def open_parentheses(command: str) -> int:
+    """Unquoted, unescaped `(` minus `)` as cmd counts them for a block."""
+    depth, quoted, escaped = 0, False, False
+    for char in command:
+        if escaped:
+            escaped = False
+        elif char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "^":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth > 0:
+            depth -= 1
+    return depth
 
 
 def new_token() -> str:
@@ -88,9 +117,14 @@ def build_script(dialect: str, commands: Sequence[str], token: str | None = None
 
 
 def _cmd_lines(commands: Sequence[str], token: str) -> list[str]:
-    lines = ["@echo off", f"echo {token}:go", f"echo {token}:go 1>&2"]
+    lines = ["@echo off", "chcp 65001 >nul", f"echo {token}:go", f"echo {token}:go 1>&2"]
     for index, command in enumerate(commands):
-        lines += [command, f"echo {token}:{index}:%ERRORLEVEL%", f"echo {token}:{index} 1>&2"]
+        lines += [
+            "(call )",
+            command,
+            f"echo {token}:{index}:%ERRORLEVEL%",
+            f"echo {token}:{index} 1>&2",
+        ]
     lines.append("exit")
     return lines
 

@@ -17,6 +17,7 @@ from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy
 from remediate.transport.session import Exchanged, ShellConnection, TimedOut
 
+DRAIN_SECONDS = 1.0  # how long to read what a killed session still says
 
 class LocalConnection(ShellConnection):
     """Runs batches in a local `sh -s` child, one child per round trip."""
@@ -47,7 +48,16 @@ class LocalConnection(ShellConnection):
             stdout, stderr = process.communicate(stdin, timeout=max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
             _kill_group(process)
-            stdout, stderr = process.communicate()
+            try:
+                stdout, stderr = process.communicate(timeout=DRAIN_SECONDS)
+            except subprocess.TimeoutExpired:
+                # A grandchild that left our process group still holds the pipes: stop
+                # waiting for their end; what was said so far is lost with them.
+                for pipe in (process.stdout, process.stderr):
+                    if pipe is not None:
+                        pipe.close()
+                process.wait()
+                stdout, stderr = b"", b""
             raise TimedOut(stdout or b"", stderr or b"") from None
         return Exchanged(stdout, stderr, process.returncode)
 

@@ -10,10 +10,12 @@ cmd dialect, the line as cmd reads it from its stdin (how every Connection sends
   run and no `& | < > ( )` can end the command.
 - `%` cannot be caret-escaped (percent expansion runs before carets are read), so every
   `%` is followed by a caret: each name cmd tries to expand then starts with `^` and is
-  undefined, and cmd keeps it as typed. `!` is escaped for delayed expansion.
+  undefined, and cmd keeps it as typed. `!` is literal: every session runs with delayed
+  expansion forced off (`cmd /v:off`), whatever the registry says.
 
-NUL, CR and LF can never be passed through a command line and are refused, as is a line
-longer than cmd's 8191 characters.
+Control characters (C0 but TAB, and DEL) are refused, not escaped: NUL, CR and LF end or
+corrupt a line, and cmd reading a pipe takes Ctrl-Z (0x1A) for a line end, which would
+start a second command. So is a line longer than cmd's 8191 UTF-16 code units.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from remediate.errors import UnsafeArgument
 CMD_MAX_LINE = 8191
 DIALECTS = ("cmd", "powershell", "sh")
 
-_NEVER = {"\x00": "NUL", "\r": "CR", "\n": "LF"}
+_NAMES = {"\x00": "NUL", "\r": "CR", "\n": "LF", "\x1a": "Ctrl-Z (0x1A)", "\x7f": "DEL"}
 _CMD_META = frozenset('^"&|<>()!%')
 _MSVCRT_NEEDS_QUOTES = frozenset(' \t"')
 _PROGRAM_REFUSED = frozenset('"%!')
@@ -50,10 +52,11 @@ def quote_argv(dialect: str, argv: Sequence[str]) -> str:
 
 
 def check_line_safe(text: str, what: str = "command") -> None:
-    """Refuse text that holds NUL, CR or LF: it would end or corrupt the command line."""
-    for char, name in _NEVER.items():
-        index = text.find(char)
-        if index >= 0:
+    """Refuse text holding a control character (TAB aside): it could end the line or start
+    another command (NUL, CR, LF, Ctrl-Z), or reach the program other than as typed."""
+    for index, char in enumerate(text):
+        if (ord(char) < 0x20 and char != "\t") or char == "\x7f":
+            name = _NAMES.get(char, f"control character U+{ord(char):04X}")
             raise UnsafeArgument(
                 f"{what} contains {name} at offset {index}, which no command line can carry"
             )
@@ -70,10 +73,12 @@ def quote_cmd(argv: Sequence[str]) -> str:
 
 
 def check_cmd_length(line: str) -> None:
-    """Refuse a line cmd.exe would cut (it reads at most 8191 characters)."""
-    if len(line) > CMD_MAX_LINE:
+    """Refuse a line cmd.exe would cut: it reads at most 8191 UTF-16 code units (a character
+    outside the BMP, an emoji say, takes two)."""
+    units = len(line.encode("utf-16-le")) // 2
+    if units > CMD_MAX_LINE:
         raise UnsafeArgument(
-            f"command line is {len(line)} characters; cmd.exe accepts at most {CMD_MAX_LINE}"
+            f"command line is {units} UTF-16 code units; cmd.exe accepts at most {CMD_MAX_LINE}"
         )
 
 
@@ -85,8 +90,6 @@ def _quote_program(program: str) -> str:
         )
     if not program or program.endswith("\\"):
         raise UnsafeArgument(f"program path {program!r} is empty or ends with a backslash")
-    if any(ord(c) < 0x20 for c in program):
-        raise UnsafeArgument(f"program path {program!r} contains a control character")
     return f'"{program}"'
 
 

@@ -158,8 +158,10 @@ def _classify_network(host: str, exc: BaseException) -> ConnectionFailed | None:
         return Unreachable(host, "connection refused")
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, EOFError)):
         return Unreachable(host, "connection reset or dropped")
-    if isinstance(exc, (paramiko.SSHException, OSError)):
+    if isinstance(exc, paramiko.SSHException):
         return Unreachable(host, f"SSH connection failed: {_short(exc)}")
+    if isinstance(exc, OSError):
+        return Unreachable(host, f"connection failed: {_short(exc)}")
     return None
 
 

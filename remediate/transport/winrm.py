@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import time
 from typing import Any, NoReturn
 
@@ -17,7 +18,7 @@ from winrm.exceptions import WinRMOperationTimeoutError
 from winrm.protocol import Protocol
 from winrm.transport import HAVE_CREDSSP, HAVE_KERBEROS, HAVE_NTLM
 
-from remediate.errors import ConnectionFailed, InputError
+from remediate.errors import ConnectionFailed, InputError, TLSFailed
 from remediate.model import ConnectionSettings
 from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy, classify
@@ -57,6 +58,7 @@ class WinRMConnection(ShellConnection):
 
     # -- session lifecycle
     def _open(self) -> None:
+        check_ca_bundle(self.settings)
         protocol = self._new_protocol()
         self._protocol = protocol
         self._shell_id = protocol.open_shell(codepage=UTF8_CODEPAGE, noprofile=True)
@@ -203,3 +205,18 @@ def check_transport(settings: ConnectionSettings) -> str:
         raise InputError(f"{settings.name}: ansible_winrm_transport={transport} needs an extra "
                          f"package: pip install 'pywinrm[{transport}]'")
     return transport
+
+
+def check_ca_bundle(settings: ConnectionSettings) -> None:
+    """A CA file named by ansible_winrm_ca_trust_path must load: a missing or broken bundle
+    is a configuration error (TLSFailed, never retried), not a network fault."""
+    path = settings.winrm_ca_trust_path
+    if not path or settings.winrm_scheme.lower() != "https":
+        return
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise TLSFailed(settings.name, f"ansible_winrm_ca_trust_path {path} is not a usable CA "
+                        f"bundle (PEM): {reason}") from None
+

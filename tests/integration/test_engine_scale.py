@@ -37,7 +37,7 @@ def recap(stdout: str) -> dict[str, str]:
 def fast_failures(tmp_path: Path) -> str:
     """An extra inventory (merged after the lab's) so refused hosts are not retried for long."""
     path = tmp_path / "fast.yml"
-    path.write_text("all:\n  vars:\n    remediate_retries: 1\n    remediate_connect_timeout: 3\n")
+    path.write_text("all:\n  vars:\n    remediate_retries: 1\n")
     return str(path)
 
 

@@ -6,7 +6,6 @@ A tiny session connection stands in for the transports: it feeds a batch to one
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from remediate.model import Change, Host
 from remediate.secrets import Secret
 from remediate.tasks.reply_once import ReplyOnce
 from remediate.transport.base import CommandResult
+from remediate.transport.batch import SESSION_COMMAND, build_script, parse_output
 
 HOSTILE = [
     'q"uote',
@@ -58,13 +58,12 @@ class SessionConnection:
     def run_batch(
         self, commands: Sequence[str], *, safe_to_repeat: bool = False
     ) -> list[CommandResult]:
-        token = secrets.token_hex(6)
-        script = ["@echo off"]
-        for command in commands:
-            script += [f"echo {token}-begin", command, f"echo {token}-end %ERRORLEVEL%"]
+        script = build_script("cmd", commands)  # the real batch protocol, in process
         self.round_trips += 1
-        out = self.lab.execute("cmd", stdin=("\r\n".join(script) + "\r\nexit\r\n").encode())
-        return _split(out.stdout.decode(), token, len(commands))
+        out = self.lab.execute(SESSION_COMMAND["cmd"], stdin=script.stdin)
+        parsed = parse_output(script, out.stdout, out.stderr)
+        assert parsed.complete, out
+        return parsed.results
 
     def close(self) -> None:
         pass
@@ -74,23 +73,6 @@ class SessionConnection:
 
     def __exit__(self, *exc: object) -> None:
         pass
-
-
-def _split(text: str, token: str, count: int) -> list[CommandResult]:
-    results: list[CommandResult] = []
-    current: list[str] | None = None
-    for line in text.split("\r\n"):
-        if line.endswith(f"{token}-begin"):
-            current = []
-        elif line.startswith(f"{token}-end ") and current is not None:
-            results.append(
-                CommandResult(int(line.split()[-1]), "".join(x + "\r\n" for x in current))
-            )
-            current = None
-        elif current is not None:
-            current.append(line)
-    assert len(results) == count, text
-    return results
 
 
 def lab_host(names: Sequence[str] = ()) -> LabHost:

@@ -25,7 +25,7 @@ NS = (
     f'xmlns:rsp="{SHELL}"'
 )
 TIMEOUT_FAULT = (
-    f'<s:Envelope {NS}><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code>'
+    f"<s:Envelope {NS}><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code>"
     '<s:Reason><s:Text xml:lang="en-US">timed out</s:Text></s:Reason><s:Detail>'
     '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" '
     'Code="2150858793" Machine="win"/></s:Detail></s:Fault></s:Body></s:Envelope>'
@@ -71,8 +71,9 @@ class FakeWSMan:
             inner = '<w:Selector Name="ShellId">SHELL-1</w:Selector>'
         elif name == "Command":
             self._stdin, self._result = b"", None
-            inner = ("<rsp:CommandResponse><rsp:CommandId>CMD-1</rsp:CommandId>"
-                     "</rsp:CommandResponse>")
+            inner = (
+                "<rsp:CommandResponse><rsp:CommandId>CMD-1</rsp:CommandId></rsp:CommandResponse>"
+            )
         elif name == "Send":
             found = re.search(rb'Name="stdin"[^>]*>([^<]*)<', body)
             self._stdin += base64.b64decode(found.group(1)) if found else b""
@@ -87,8 +88,11 @@ class FakeWSMan:
         out, err, rc = self._result
         streams = "".join(
             f'<rsp:Stream Name="{n}" CommandId="CMD-1">{base64.b64encode(d).decode()}</rsp:Stream>'
-            for n, d in (("stdout", out), ("stderr", err)) if d
+            for n, d in (("stdout", out), ("stderr", err))
+            if d
         )
-        state = (f'<rsp:CommandState CommandId="CMD-1" State="{SHELL}/CommandState/Done">'
-                 f"<rsp:ExitCode>{rc}</rsp:ExitCode></rsp:CommandState>")
+        state = (
+            f'<rsp:CommandState CommandId="CMD-1" State="{SHELL}/CommandState/Done">'
+            f"<rsp:ExitCode>{rc}</rsp:ExitCode></rsp:CommandState>"
+        )
         return f"<rsp:ReceiveResponse>{streams}{state}</rsp:ReceiveResponse>"

@@ -40,8 +40,9 @@ class _Server(paramiko.ServerInterface):
 
 
 def _run(channel: paramiko.Channel, command: str) -> None:
-    process = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        ["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     stdout: Any = process.stdout
     stderr: Any = process.stderr
     pumps = [

@@ -7,7 +7,7 @@ import pytest
 from remediate.errors import UnsafeArgument
 from remediate.lab.cmdexec import BANNER
 from remediate.transport.base import CommandResult
-from remediate.transport.batch import build_script, parse_output, split_commands
+from remediate.transport.batch import SESSION_COMMAND, build_script, parse_output, split_commands
 
 from .labcmd import argv_host
 
@@ -67,6 +67,17 @@ def test_a_command_that_cannot_be_one_line_is_refused() -> None:
     with pytest.raises(UnsafeArgument, match="ends with a caret"):
         build_script("cmd", ["echo a^"])
     build_script("cmd", ["echo a^^"])  # an escaped caret is fine
+    with pytest.raises(UnsafeArgument, match="parenthesis open"):
+        build_script("cmd", ["if 1==1 (echo a"])
+    build_script("cmd", ['echo ^( "(" (a) b'])  # escaped, quoted or closed: fine
+
+
+def test_a_cmd_session_fixes_its_own_rules_and_code_page() -> None:
+    script = build_script("cmd", ["echo a"], token="tok").stdin.decode().split("\r\n")
+    assert SESSION_COMMAND["cmd"] == "cmd /q /d /v:off /e:on"
+    assert script[:2] == ["@echo off", "chcp 65001 >nul"]
+    # ERRORLEVEL is reset before every command: built-ins never set it themselves.
+    assert script[4:6] == ["(call )", "echo a"]
 
 
 def test_batches_split_only_when_the_size_limit_forces_it() -> None:
@@ -81,8 +92,10 @@ def test_echoed_marker_commands_are_not_taken_for_markers() -> None:
     # A command that turns echo back on makes cmd echo the (expanded) marker lines.
     script = build_script("cmd", ["echo on", "hostname"])
     t = script.token
-    stdout = (f"{t}:go\r\n{t}:0:0\r\n\r\nC:\\Users\\u>hostname\r\nws1\r\n\r\n"
-              f"C:\\Users\\u>echo {t}:1:0\r\n{t}:1:0\r\n").encode()
+    stdout = (
+        f"{t}:go\r\n{t}:0:0\r\n\r\nC:\\Users\\u>hostname\r\nws1\r\n\r\n"
+        f"C:\\Users\\u>echo {t}:1:0\r\n{t}:1:0\r\n"
+    ).encode()
     stderr = f"{t}:go \r\n{t}:0 \r\n{t}:1 \r\n".encode()
     parsed = parse_output(script, stdout, stderr)
     assert parsed.complete

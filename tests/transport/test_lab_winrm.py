@@ -65,6 +65,23 @@ def test_certificate_from_an_untrusted_ca_is_refused_without_retry(
     assert "retrying" not in caplog.text
 
 
+@pytest.mark.parametrize("content", [None, "not a certificate\n"])
+def test_an_unusable_ca_file_is_a_tls_failure_tried_once(
+    lab: Lab, caplog: pytest.LogCaptureFixture, tmp_path: object, content: str | None
+) -> None:
+    from pathlib import Path
+
+    bundle = Path(str(tmp_path)) / "ca.pem"
+    if content is not None:
+        bundle.write_text(content)
+    before = lab.counters(HOST)
+    settings = lab.winrm(HOST, ansible_winrm_ca_trust_path=str(bundle))
+    with caplog.at_level(logging.WARNING), pytest.raises(TLSFailed, match="not a usable CA"):
+        connect(settings, FAST_RETRIES)
+    assert "retrying" not in caplog.text
+    assert lab.counters(HOST)["requests"] == before["requests"]  # nothing was sent
+
+
 def test_wrong_password_is_tried_exactly_once(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
     before = lab.counters(HOST)
     settings = lab.winrm(HOST, ansible_password="wrong-Secret-123")
@@ -105,12 +122,14 @@ def test_drop_mid_batch_of_writes_is_not_resent(lab: Lab) -> None:
     boxes = lab.mailboxes("mail003")[:6]
     commands = [msbox("-set", box, "FullName", "dropped-batch") for box in boxes]
     with connect(lab.winrm("mail003"), FAST_RETRIES) as conn:
-        lab.fleet.set_fault("mail003", "drop-after=8")  # 3 markers + 2 writes with theirs + ...
+        # The session's 4 opening lines, then 4 per write ((call ), the write, 2 markers):
+        # two writes and their markers run, the third write's line is where it drops.
+        lab.fleet.set_fault("mail003", f"drop-after={4 + 4 * 2}")
         before = lab.counters("mail003")
-        with pytest.raises(UnknownBatchOutcome, match="6 of 6 commands in doubt") as caught:
+        with pytest.raises(UnknownBatchOutcome, match="4 of 6 commands in doubt") as caught:
             conn.run_batch(commands)
         assert lab.counters("mail003")["round_trips"] - before["round_trips"] == 1
-    assert caught.value.completed == []  # the lab replies only when the session ends
+    assert [r.rc for r in caught.value.completed] == [0, 0]  # streamed before the drop
     names = [lab.host("mail003").console(msbox("-get", b)).stdout.decode() for b in boxes]
     applied = ["FullName=dropped-batch" in text for text in names]
     assert applied == [True, True, False, False, False, False]

@@ -58,6 +58,15 @@ def test_hanging_read_ends_at_the_deadline() -> None:
         assert time.monotonic() - started < 3
 
 
+def test_a_process_escaping_the_group_cannot_hold_the_deadline() -> None:
+    # `setsid` leaves our process group, and its child keeps the output pipes open.
+    with connect(local(remediate_command_timeout=1)) as conn:
+        started = time.monotonic()
+        with pytest.raises(CommandTimeout):
+            conn.run("setsid sleep 20 & sleep 20", safe_to_repeat=True)
+        assert time.monotonic() - started < 4
+
+
 def test_hanging_write_is_an_unknown_outcome_naming_what_finished() -> None:
     conn = connect(local(remediate_command_timeout=1))
     with conn, pytest.raises(UnknownBatchOutcome) as caught:

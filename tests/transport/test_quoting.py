@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from remediate.errors import UnsafeArgument
 from remediate.lab.argv import split_args
-from remediate.transport.batch import build_script, parse_output
+from remediate.transport.batch import SESSION_COMMAND, build_script, parse_output
 from remediate.transport.quoting import CMD_MAX_LINE, msvcrt_quote, quote_argv
 
 from .labcmd import ARGV_EXE, argv_host
@@ -49,7 +49,9 @@ HOSTILE = [
 ]
 
 # Anything but NUL, CR and LF (and lone surrogates, which are not text).
-ARG = st.text(st.characters(exclude_characters="\x00\r\n", exclude_categories=["Cs"]), max_size=12)
+# Any text a command line can carry: every character but the control ones (TAB aside).
+CONTROLS = "".join(chr(c) for c in range(0x20) if c != 0x09) + "\x7f"
+ARG = st.text(st.characters(exclude_characters=CONTROLS, exclude_categories=["Cs"]), max_size=12)
 
 
 def run_in_lab_session(args: list[str]) -> tuple[list[list[str]], int, str]:
@@ -57,7 +59,7 @@ def run_in_lab_session(args: list[str]) -> tuple[list[list[str]], int, str]:
     line = quote_argv("cmd", [ARGV_EXE, *args])
     with argv_host() as (host, recorder):
         script = build_script("cmd", [line])
-        result = host.execute("cmd /q /d", stdin=script.stdin)
+        result = host.execute(SESSION_COMMAND["cmd"], stdin=script.stdin)
         parsed = parse_output(script, result.stdout, result.stderr)
         return recorder.calls, host.counters["commands"], parsed.results[0].stdout
 
@@ -112,6 +114,31 @@ def test_nul_cr_lf_are_refused_with_a_clear_error(bad: str) -> None:
 def test_program_paths_cmd_cannot_carry_are_refused(program: str) -> None:
     with pytest.raises(UnsafeArgument, match="program path"):
         quote_argv("cmd", [program, "x"])
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ("x\x1awhoami", "Ctrl-Z"),
+        ("a\x1bb", "control character U\\+001B"),
+        ("a\x08b", "control character U\\+0008"),
+        ("a\x7f", "DEL"),
+    ],
+)
+def test_every_control_character_but_tab_is_refused(bad: str, name: str) -> None:
+    # cmd reading a pipe takes Ctrl-Z for a line end: `whoami` would run as a command.
+    for dialect in ("cmd", "sh"):
+        with pytest.raises(UnsafeArgument, match=rf"argv\[1\] contains {name}"):
+            quote_argv(dialect, ["prog", bad])
+    assert quote_argv("cmd", ["C:\\x.exe", "a\tb"]) == '"C:\\x.exe" ^"a\tb^"'
+
+
+def test_the_line_limit_counts_utf16_code_units() -> None:
+    emoji = "\U0001f600"  # two UTF-16 code units each
+    fits = (CMD_MAX_LINE - len('"C:\\x.exe" ')) // 2
+    quote_argv("cmd", ["C:\\x.exe", emoji * fits])
+    with pytest.raises(UnsafeArgument, match="UTF-16 code units; cmd.exe accepts at most 8191"):
+        quote_argv("cmd", ["C:\\x.exe", emoji * (fits + 1)])
 
 
 def test_cmd_line_limit_is_respected() -> None:

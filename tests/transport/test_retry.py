@@ -15,24 +15,33 @@ from remediate.model import ConnectionSettings
 from remediate.transport.retry import RetryPolicy, classify, is_transient
 
 
-@pytest.mark.parametrize(("exc", "kind"), [
-    (ConnectionRefusedError(111, "Connection refused"), Unreachable),
-    (ConnectionResetError(104, "Connection reset by peer"), Unreachable),
-    (TimeoutError("timed out"), Unreachable),
-    (requests.exceptions.ConnectTimeout("x"), Unreachable),
-    (requests.exceptions.ReadTimeout("x"), Unreachable),
-    (requests.exceptions.ConnectionError("Max retries exceeded"), Unreachable),
-    (WinRMTransportError("http", 503, ""), Unreachable),
-    (EOFError(), Unreachable),
-    (paramiko.SSHException("Error reading SSH protocol banner"), Unreachable),
-    (InvalidCredentialsError("rejected"), AuthFailed),
-    (paramiko.AuthenticationException("Authentication failed."), AuthFailed),
-    (paramiko.BadHostKeyException("h", paramiko.ECDSAKey.generate(),
-                                  paramiko.ECDSAKey.generate()), HostKeyRejected),
-    (ssl.SSLCertVerificationError("certificate verify failed"), TLSFailed),
-    (requests.exceptions.SSLError("certificate verify failed: self-signed certificate"),
-     TLSFailed),
-])
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), Unreachable),
+        (ConnectionResetError(104, "Connection reset by peer"), Unreachable),
+        (TimeoutError("timed out"), Unreachable),
+        (requests.exceptions.ConnectTimeout("x"), Unreachable),
+        (requests.exceptions.ReadTimeout("x"), Unreachable),
+        (requests.exceptions.ConnectionError("Max retries exceeded"), Unreachable),
+        (WinRMTransportError("http", 503, ""), Unreachable),
+        (EOFError(), Unreachable),
+        (paramiko.SSHException("Error reading SSH protocol banner"), Unreachable),
+        (InvalidCredentialsError("rejected"), AuthFailed),
+        (paramiko.AuthenticationException("Authentication failed."), AuthFailed),
+        (
+            paramiko.BadHostKeyException(
+                "h", paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+            ),
+            HostKeyRejected,
+        ),
+        (ssl.SSLCertVerificationError("certificate verify failed"), TLSFailed),
+        (
+            requests.exceptions.SSLError("certificate verify failed: self-signed certificate"),
+            TLSFailed,
+        ),
+    ],
+)
 def test_failures_are_classified(exc: BaseException, kind: type[ConnectionFailed]) -> None:
     found = classify("h1", exc)
     assert type(found) is kind
@@ -46,8 +55,9 @@ def test_client_errors_are_not_transient() -> None:
 
 
 def test_settings_bound_attempts_and_deadline() -> None:
-    settings = ConnectionSettings.from_vars("h", {"remediate_retries": 2,
-                                                  "remediate_retry_deadline": 7})
+    settings = ConnectionSettings.from_vars(
+        "h", {"remediate_retries": 2, "remediate_retry_deadline": 7}
+    )
     policy = RetryPolicy.from_settings(settings)
     assert (policy.attempts, policy.deadline) == (3, 7.0)
 

@@ -23,15 +23,23 @@ def sshd() -> Iterator[LocalSSHD]:
 def settings(sshd: LocalSSHD, tmp_path: Path) -> ConnectionSettings:
     known = tmp_path / "known_hosts"
     known.write_text(sshd.known_hosts_line, encoding="ascii")
-    return ConnectionSettings.from_vars("gw1", {
-        "ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": sshd.port,
-        "ansible_user": USER, "ansible_password": PASSWORD, "remediate_known_hosts": str(known),
-    })
+    return ConnectionSettings.from_vars(
+        "gw1",
+        {
+            "ansible_connection": "ssh",
+            "ansible_host": "127.0.0.1",
+            "ansible_port": sshd.port,
+            "ansible_user": USER,
+            "ansible_password": PASSWORD,
+            "remediate_known_hosts": str(known),
+        },
+    )
 
 
 def test_sh_batch_is_one_exec_with_per_command_results(sshd: LocalSSHD, tmp_path: Path) -> None:
-    commands = [quote_argv("sh", ["printf", "%s\\n", f"line {i}", "x & y; $(id)"])
-                for i in range(300)]
+    commands = [
+        quote_argv("sh", ["printf", "%s\\n", f"line {i}", "x & y; $(id)"]) for i in range(300)
+    ]
     commands += ["echo oops >&2; exit 4", "cat"]
     with connect(settings(sshd, tmp_path)) as conn:
         assert conn.dialect == "sh"

@@ -28,9 +28,14 @@ FAST = RetryPolicy(attempts=3, deadline=10.0, initial_backoff=0.01, max_backoff=
 
 
 def settings(**overrides: object) -> ConnectionSettings:
-    base = {"ansible_connection": "winrm", "ansible_host": "win.example",
-            "ansible_user": "admin", "ansible_password": PASSWORD,
-            "ansible_winrm_transport": "basic", "remediate_command_timeout": 5}
+    base = {
+        "ansible_connection": "winrm",
+        "ansible_host": "win.example",
+        "ansible_user": "admin",
+        "ansible_password": PASSWORD,
+        "ansible_winrm_transport": "basic",
+        "remediate_command_timeout": 5,
+    }
     return ConnectionSettings.from_vars("win1", {**base, **overrides})
 
 
@@ -68,9 +73,13 @@ def test_401_is_an_auth_failure_tried_once(wsman: FakeWSMan) -> None:
 
 
 def test_tls_verification_failure_is_not_retried(wsman: FakeWSMan) -> None:
-    wsman.plan("Create", requests.exceptions.SSLError(
-        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local "
-        "issuer certificate (_ssl.c:1006)"))
+    wsman.plan(
+        "Create",
+        requests.exceptions.SSLError(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local "
+            "issuer certificate (_ssl.c:1006)"
+        ),
+    )
     with pytest.raises(TLSFailed, match="unable to get local issuer certificate"):
         connect(settings(), FAST)
     assert wsman.calls["Create"] == 1
@@ -142,8 +151,9 @@ def test_a_large_batch_is_one_command_with_several_sends_under_the_envelope_limi
 def test_basic_over_http_is_refused_unless_the_host_opts_in(wsman: FakeWSMan) -> None:
     with pytest.raises(InsecureTransportRefused, match="plain HTTP"):
         WinRMConnection(settings(ansible_winrm_scheme="http"))
-    opted = WinRMConnection(settings(ansible_winrm_scheme="http",
-                                     remediate_allow_insecure_winrm=True))
+    opted = WinRMConnection(
+        settings(ansible_winrm_scheme="http", remediate_allow_insecure_winrm=True)
+    )
     assert opted.endpoint == "http://win.example:5985/wsman"
     assert sum(wsman.calls.values()) == 0
 
@@ -154,12 +164,18 @@ def test_powershell_hosts_are_driven_through_cmd(wsman: FakeWSMan) -> None:
         assert conn.run("hostname").stdout == "ws900\n"
 
 
-@pytest.mark.parametrize(("transport", "message"), [
-    pytest.param("kerberos", r"pip install 'pywinrm\[kerberos\]'",
-                 marks=pytest.mark.skipif(HAVE_KERBEROS, reason="the kerberos extra is here")),
-    ("certificate", "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem"),
-    ("digest", "unknown ansible_winrm_transport"),
-])
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        pytest.param(
+            "kerberos",
+            r"pip install 'pywinrm\[kerberos\]'",
+            marks=pytest.mark.skipif(HAVE_KERBEROS, reason="the kerberos extra is here"),
+        ),
+        ("certificate", "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem"),
+        ("digest", "unknown ansible_winrm_transport"),
+    ],
+)
 def test_unusable_transports_are_input_errors(transport: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         WinRMConnection(settings(ansible_winrm_transport=transport))
