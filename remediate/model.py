@@ -11,6 +11,7 @@ from remediate.secrets import Secret
 
 CONNECTION_TYPES = ("winrm", "ssh", "local")
 SHELL_TYPES = ("cmd", "powershell", "sh")
+WINRM_TRANSPORTS = ("ntlm", "basic", "plaintext", "ssl", "certificate", "kerberos", "credssp")
 
 
 def _as_bool(value: object) -> bool:
@@ -68,8 +69,10 @@ class ConnectionSettings:
         connection = v.text("ansible_connection", "ssh")
         connection = "ssh" if connection == "paramiko" else connection
         if connection not in CONNECTION_TYPES:
-            raise v.bad("ansible_connection", f"must be one of {', '.join(CONNECTION_TYPES)}"
-                        " (paramiko means ssh)")
+            raise v.bad(
+                "ansible_connection",
+                f"must be one of {', '.join(CONNECTION_TYPES)} (paramiko means ssh)",
+            )
         port_var = v.first("ansible_port", "ansible_ssh_port")
         port = v.integer(port_var, 0) if port_var else None
         scheme_default = "http" if connection == "winrm" and port == 5985 else "https"
@@ -79,12 +82,22 @@ class ConnectionSettings:
         shell = v.text("ansible_shell_type", "cmd" if connection == "winrm" else "sh")
         if shell not in SHELL_TYPES:
             raise v.bad("ansible_shell_type", f"must be one of {', '.join(SHELL_TYPES)}")
+        transport = v.text("ansible_winrm_transport", "ntlm").lower()
+        if connection == "winrm" and transport not in WINRM_TRANSPORTS:
+            raise v.bad("ansible_winrm_transport", f"must be one of {', '.join(WINRM_TRANSPORTS)}")
+        if scheme.lower() not in ("http", "https"):
+            raise v.bad("ansible_winrm_scheme", "must be http or https")
         policy = v.text("remediate_ssh_host_key_policy", "reject")
         if policy not in ("reject", "accept-new"):
             raise v.bad("remediate_ssh_host_key_policy", "must be reject or accept-new")
         user_var = v.first("ansible_user", "ansible_ssh_user")
-        password_var = v.first("ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
-                               "ansible_winrm_pass", "ansible_winrm_password")
+        password_var = v.first(
+            "ansible_password",
+            "ansible_ssh_pass",
+            "ansible_ssh_password",
+            "ansible_winrm_pass",
+            "ansible_winrm_password",
+        )
         key_var = v.first("ansible_ssh_private_key_file", "ansible_private_key_file")
         host_var = v.first("ansible_host", "ansible_ssh_host")
         return cls(
@@ -95,7 +108,7 @@ class ConnectionSettings:
             user=v.optional(user_var),
             password=hostvars.get(password_var) if password_var else None,
             shell_type=shell,
-            winrm_transport=v.text("ansible_winrm_transport", "ntlm"),
+            winrm_transport=transport,
             winrm_scheme=scheme,
             winrm_cert_validation=v.text("ansible_winrm_server_cert_validation", "validate")
             != "ignore",

@@ -108,6 +108,9 @@ def classify(host: str, exc: BaseException) -> ConnectionFailed:
 def _classify_auth(host: str, exc: BaseException) -> ConnectionFailed | None:
     if isinstance(exc, (AuthenticationError, paramiko.AuthenticationException)):
         return AuthFailed(host, "authentication failed: the credentials were refused")
+    if isinstance(exc, paramiko.SSHException) and "no authentication methods" in str(exc).lower():
+        return AuthFailed(host, "authentication failed: no password or key to offer (set "
+                          "ansible_password or ansible_ssh_private_key_file)")
     if isinstance(exc, paramiko.BadHostKeyException):
         return HostKeyRejected(host, "the host key changed")
     return None

@@ -19,14 +19,14 @@ from winrm.protocol import Protocol
 from winrm.transport import HAVE_CREDSSP, HAVE_KERBEROS, HAVE_NTLM
 
 from remediate.errors import ConnectionFailed, InputError, TLSFailed
-from remediate.model import ConnectionSettings
+from remediate.model import WINRM_TRANSPORTS, ConnectionSettings
 from remediate.transport.batch import MAX_SCRIPT_BYTES
 from remediate.transport.retry import RetryPolicy, classify
 from remediate.transport.session import Exchanged, Interrupted, ShellConnection, TimedOut
 
 log = logging.getLogger("remediate.transport")
 
-TRANSPORTS = ("ntlm", "basic", "plaintext", "ssl", "certificate", "kerberos", "credssp")
+TRANSPORTS = WINRM_TRANSPORTS
 _BASIC_FAMILY = ("basic", "plaintext", "ssl")
 # Base64 stdin plus the SOAP envelope must stay under pywinrm's 153600-byte MaxEnvelopeSize.
 SEND_CHUNK_BYTES = 96 * 1024
@@ -43,16 +43,23 @@ class InsecureTransportRefused(ConnectionFailed):
 class WinRMConnection(ShellConnection):
     """One WinRM shell, reused for every command of the run."""
 
-    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
-                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        policy: RetryPolicy | None = None,
+        max_script_bytes: int = MAX_SCRIPT_BYTES,
+    ) -> None:
         # The WinRM cmd shell runs cmd.exe whatever ansible_shell_type says (Ansible's
         # `powershell` included): every batch is a `cmd /q /d` session, so lines are cmd's.
         super().__init__(settings, "cmd", policy, max_script_bytes)
         self.endpoint = endpoint_url(settings)
         self._transport = check_transport(settings)
         if self.endpoint.startswith("https") and not settings.winrm_cert_validation:
-            log.warning("%s: WinRM server certificate validation is off "
-                        "(ansible_winrm_server_cert_validation=ignore)", settings.name)
+            log.warning(
+                "%s: WinRM server certificate validation is off "
+                "(ansible_winrm_server_cert_validation=ignore)",
+                settings.name,
+            )
         self._protocol: Any = None
         self._shell_id: str | None = None
 
@@ -124,12 +131,13 @@ class WinRMConnection(ShellConnection):
         return result
 
     def _send_stdin(self, command_id: str, stdin: bytes, deadline: float) -> None:
-        chunks = [stdin[i:i + SEND_CHUNK_BYTES] for i in range(0, len(stdin), SEND_CHUNK_BYTES)]
+        chunks = [stdin[i : i + SEND_CHUNK_BYTES] for i in range(0, len(stdin), SEND_CHUNK_BYTES)]
         for index, chunk in enumerate(chunks or [b""]):
             self._set_timeouts(deadline)
             try:
                 self._protocol.send_command_input(
-                    self._shell_id, command_id, chunk, end=index == len(chunks) - 1 or not chunks)
+                    self._shell_id, command_id, chunk, end=index == len(chunks) - 1 or not chunks
+                )
             except Exception as exc:
                 self._raise_mid_command(exc, [], [], deadline)
 
@@ -142,7 +150,8 @@ class WinRMConnection(ShellConnection):
             self._set_timeouts(deadline)
             try:
                 stdout, stderr, rc, done = self._protocol.get_command_output_raw(
-                    self._shell_id, command_id)
+                    self._shell_id, command_id
+                )
             except WinRMOperationTimeoutError:
                 continue  # no output yet: poll again, within our deadline
             except Exception as exc:
@@ -175,8 +184,10 @@ def endpoint_url(settings: ConnectionSettings) -> str:
     """`scheme://address:port/wsman`, IPv6 literals bracketed."""
     scheme = settings.winrm_scheme.lower()
     if scheme not in ("http", "https"):
-        raise InputError(f"{settings.name}: ansible_winrm_scheme must be http or https, "
-                         f"not {settings.winrm_scheme!r}")
+        raise InputError(
+            f"{settings.name}: ansible_winrm_scheme must be http or https, "
+            f"not {settings.winrm_scheme!r}"
+        )
     address = settings.address
     if ":" in address and not address.startswith("["):
         address = f"[{address}]"
@@ -187,8 +198,10 @@ def check_transport(settings: ConnectionSettings) -> str:
     """The pywinrm transport to use, refusing clear-text credentials and missing extras."""
     transport = settings.winrm_transport.lower()
     if transport not in TRANSPORTS:
-        raise InputError(f"{settings.name}: unknown ansible_winrm_transport {transport!r} "
-                         f"(one of {', '.join(TRANSPORTS)})")
+        raise InputError(
+            f"{settings.name}: unknown ansible_winrm_transport {transport!r} "
+            f"(one of {', '.join(TRANSPORTS)})"
+        )
     plain_http = settings.winrm_scheme.lower() == "http"
     if transport in _BASIC_FAMILY and plain_http and not settings.allow_insecure_winrm:
         raise InsecureTransportRefused(
@@ -198,12 +211,16 @@ def check_transport(settings: ConnectionSettings) -> str:
             "remediate_allow_insecure_winrm: true for this host to accept the risk",
         )
     if transport == "certificate" and not (settings.winrm_cert_pem and settings.winrm_cert_key_pem):
-        raise InputError(f"{settings.name}: ansible_winrm_transport=certificate needs "
-                         "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem")
+        raise InputError(
+            f"{settings.name}: ansible_winrm_transport=certificate needs "
+            "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem"
+        )
     missing = {"kerberos": HAVE_KERBEROS, "ntlm": HAVE_NTLM, "credssp": HAVE_CREDSSP}
     if not missing.get(transport, True):
-        raise InputError(f"{settings.name}: ansible_winrm_transport={transport} needs an extra "
-                         f"package: pip install 'pywinrm[{transport}]'")
+        raise InputError(
+            f"{settings.name}: ansible_winrm_transport={transport} needs an extra "
+            f"package: pip install 'pywinrm[{transport}]'"
+        )
     return transport
 
 
@@ -217,6 +234,7 @@ def check_ca_bundle(settings: ConnectionSettings) -> None:
         ssl.create_default_context(cafile=path)
     except (OSError, ssl.SSLError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise TLSFailed(settings.name, f"ansible_winrm_ca_trust_path {path} is not a usable CA "
-                        f"bundle (PEM): {reason}") from None
-
+        raise TLSFailed(
+            settings.name,
+            f"ansible_winrm_ca_trust_path {path} is not a usable CA bundle (PEM): {reason}",
+        ) from None

@@ -80,3 +80,27 @@ def test_a_wrong_password_is_unreachable_exit_4_and_never_shown(
     assert quiet.returncode == 4
     assert "mail001: UNREACHABLE auth-failed" in quiet.stdout
     assert "2 host(s) unreachable" in quiet.stdout
+
+
+def test_an_unknown_winrm_transport_is_exit_5(fleet: Fleet, cli: Cli, tmp_path: Path) -> None:
+    inventory = rewrite(fleet, tmp_path / "inv.yml", ansible_winrm_transport="telepathy")
+    done = cli("plan", PLAYBOOK, "-i", inventory)
+    assert done.returncode == 5
+    assert "ansible_winrm_transport='telepathy' must be one of ntlm" in done.stderr
+
+
+def test_an_ssh_host_with_nothing_to_offer_is_auth_failed_tried_once(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    inventory = rewrite(
+        fleet,
+        tmp_path / "inv.yml",
+        ansible_password=None,
+        ansible_connection="ssh",
+        ansible_port="{{ lab_ssh_port }}",
+        ansible_shell_type="cmd",
+    )
+    done = cli("plan", PLAYBOOK, "-i", inventory, "-l", "mail001", "-v")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "no password or key to offer" in done.stdout
+    assert "retrying" not in done.stderr
