@@ -173,7 +173,7 @@ def test_powershell_hosts_are_driven_through_cmd(wsman: FakeWSMan) -> None:
             marks=pytest.mark.skipif(HAVE_KERBEROS, reason="the kerberos extra is here"),
         ),
         ("certificate", "ansible_winrm_cert_pem and ansible_winrm_cert_key_pem"),
-        ("digest", "unknown ansible_winrm_transport"),
+        ("digest", "ansible_winrm_transport=.digest. must be one of ntlm"),
     ],
 )
 def test_unusable_transports_are_input_errors(transport: str, message: str) -> None:
