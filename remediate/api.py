@@ -13,7 +13,7 @@ from remediate.engine.events import EventSink
 from remediate.engine.hostwork import Connector
 from remediate.engine.planfile import load_plan
 from remediate.errors import InputError
-from remediate.model import HostResult, Plan, RunResult
+from remediate.model import ChangeResult, HostPlan, HostResult, Plan, RunResult
 from remediate.tasks import TaskRegistry
 
 PathLike = str | os.PathLike[str]
@@ -179,11 +179,9 @@ def run(
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason)
 
 
-def _as_check(hp: Any) -> HostResult:
-    from remediate.model import ChangeResult
-
+def _as_check(hp: HostPlan) -> HostResult:
+    """A planned host as a check run reports it: its changes pending."""
     status = hp.status if hp.failed else ("changed" if hp.changes else "ok")
-    status = "failed" if status == "planned" else status
     return HostResult(
         hp.host,
         status,
