@@ -9,9 +9,7 @@ import attrs
 
 from remediate.engine.facts import gather_facts
 from remediate.engine.planning import BoundTask, describe_drift, fingerprints, plan_tasks, show
-from remediate.errors import ConnectionFailed, RemediateError
-
-__all__ = ["ConnectionFailed", "Connector", "Target"]
+from remediate.errors import ConnectionFailed, InputError, RemediateError
 from remediate.model import (
     Change,
     ChangeResult,
@@ -22,7 +20,10 @@ from remediate.model import (
     HostResult,
 )
 from remediate.secrets import Secret, mask_dict
+from remediate.templating import TemplateProblem, Variables, has_template, render
 from remediate.transport.base import Connection
+
+__all__ = ["ConnectionFailed", "Connector", "Target"]
 
 Connector = Callable[[ConnectionSettings], Connection]
 
@@ -30,9 +31,6 @@ Connector = Callable[[ConnectionSettings], Connection]
 def resolve_settings(host: Host, extra_vars: Mapping[str, Any] | None = None) -> ConnectionSettings:
     """The host's connection settings, with templated connection variables rendered
     (`ansible_password: "{{ vault_mail_password }}"`), as Ansible does. InputError if bad."""
-    from remediate.errors import InputError
-    from remediate.templating import TemplateProblem, Variables, has_template, render
-
     merged = {**host.vars, **(extra_vars or {})}
     variables = Variables(merged)
     resolved = dict(merged)
