@@ -148,7 +148,7 @@ def _plan_template(host: Host, domain: Domain, dialect: Dialect) -> Iterator[Cha
         if current is None
         else f"{template.address} sets {prop}={before}",
         "so mailboxes that inherit it auto-reply to every message from the same sender, "
-        "and repeated auto replies draw blacklist probes (KB 10469); 1 replies just once",
+        "and repeated auto replies draw blacklist probes (KB 10469); 1 answers each sender once",
     )
 
 
