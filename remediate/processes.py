@@ -1,4 +1,4 @@
-"""Process liveness, shared by host locks and the lab CLI."""
+"""Process liveness: whether a process is still running (zombies count as gone)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,16 @@
-"""Host locks: one run at a time changes a host; a lock left by a dead process is taken over.
+"""Host locks: one run at a time changes a host; a lock dies with the process that held it.
 
 Locks live in one directory per user on the control machine, whatever runs directory a run
 uses ($REMEDIATE_LOCK_DIR, else $XDG_RUNTIME_DIR/remediate-locks, else
 /tmp/remediate-locks-UID), and are keyed by the endpoint a run connects to, so two
-inventories naming one host differently still exclude each other.
+inventories naming one host differently still exclude each other. The lock is an flock on
+the file, so the kernel releases it when its process dies, however it dies: there is no
+stale lock to detect and no race in taking one over.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -15,7 +18,6 @@ from pathlib import Path
 from types import TracebackType
 
 from remediate.errors import HostLocked
-from remediate.processes import pid_alive
 
 
 def lock_dir() -> Path:
@@ -29,38 +31,38 @@ def lock_dir() -> Path:
 
 
 class HostLock:
-    """An exclusive lock file per endpoint (`ENDPOINT.lock` in `lock_dir()`)."""
+    """An exclusive flock on `ENDPOINT.lock` in `lock_dir()`; the file names its holder."""
 
     def __init__(self, endpoint: str, host: str, run_id: str, root: Path | None = None) -> None:
         self.path = (root or lock_dir()) / f"{_safe(endpoint)}.lock"
         self.host = host
         self.run_id = run_id
-        self._held = False
+        self._fd = -1
 
     def acquire(self) -> None:
         self._prepare_dir()
-        body = json.dumps(
-            {"pid": os.getpid(), "run": self.run_id, "on": socket.gethostname(), "host": self.host}
-        )
-        # Written whole, then linked into place: a reader never sees a half-written lock.
-        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self)}")
-        draft.write_text(body)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            for _ in range(2):
-                try:
-                    os.link(draft, self.path)
-                except FileExistsError:
-                    if self._holder_alive():
-                        raise HostLocked(
-                            f"{self.host}: locked by {self._describe_holder()}"
-                        ) from None
-                    self.path.unlink(missing_ok=True)  # stale: its process is gone
-                    continue
-                self._held = True
-                return
-        finally:
-            draft.unlink(missing_ok=True)
-        raise HostLocked(f"{self.host}: could not take the lock at {self.path}")
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise HostLocked(
+                f"{self.host}: locked by run {holder.get('run')} (pid {holder.get('pid')}, "
+                f"host {holder.get('host')}), which is still running"
+            ) from None
+        body = json.dumps(
+            {"pid": os.getpid(), "run": self.run_id, "host": self.host, "on": socket.gethostname()}
+        )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, body.encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing drops the flock
+            self._fd = -1
 
     def _prepare_dir(self) -> None:
         folder = self.path.parent
@@ -69,29 +71,6 @@ class HostLock:
             raise HostLocked(
                 f"the lock directory {folder} belongs to another user; set REMEDIATE_LOCK_DIR"
             )
-
-    def release(self) -> None:
-        if self._held:
-            self.path.unlink(missing_ok=True)
-            self._held = False
-
-    def _read(self) -> dict[str, object]:
-        try:
-            data = json.loads(self.path.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def _holder_alive(self) -> bool:
-        holder = self._read()
-        pid = holder.get("pid")
-        if holder.get("on") not in (None, socket.gethostname()):
-            return True  # another machine's lock: cannot tell, so respect it
-        return isinstance(pid, int) and pid_alive(pid)
-
-    def _describe_holder(self) -> str:
-        holder = self._read()
-        return f"run {holder.get('run')} (pid {holder.get('pid')}); remove {self.path} if stale"
 
     def __enter__(self) -> HostLock:
         self.acquire()
@@ -106,5 +85,13 @@ class HostLock:
         self.release()
 
 
-def _safe(host: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in host)
+def _read_holder(fd: int) -> dict[str, object]:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _safe(endpoint: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in endpoint)

@@ -1,8 +1,8 @@
-"""Host locks: a live holder refuses a second run; a dead holder's lock is taken over."""
+"""Host locks: a live holder refuses a second run; the lock dies with its process."""
 
 from __future__ import annotations
 
-import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +12,16 @@ import pytest
 from remediate.engine.locks import HostLock
 from remediate.errors import HostLocked
 
+HOLD = """
+import sys, time
+from pathlib import Path
+from remediate.engine.locks import HostLock
+lock = HostLock("10.0.0.1:5986", "mail001", "run-held", root=Path(sys.argv[1]))
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
 
 def test_a_second_run_on_a_locked_endpoint_is_refused_whatever_the_host_is_called(
     tmp_path: Path,
@@ -19,21 +29,22 @@ def test_a_second_run_on_a_locked_endpoint_is_refused_whatever_the_host_is_calle
     with HostLock("10.0.0.1:5986", "mail001", "run-a", root=tmp_path):
         with pytest.raises(HostLocked, match=r"mail-one: locked by run run-a"):
             HostLock("10.0.0.1:5986", "mail-one", "run-b", root=tmp_path).acquire()
-        HostLock("10.0.0.2:5986", "mail002", "run-b", root=tmp_path).acquire()  # others are free
+        with HostLock("10.0.0.2:5986", "mail002", "run-b", root=tmp_path):
+            pass  # other endpoints are free
     with HostLock("10.0.0.1:5986", "mail001", "run-b", root=tmp_path):
         pass
 
 
-def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
+def test_a_lock_dies_with_the_process_that_held_it(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True
     )
-    lock = HostLock("10.0.0.1:5986", "mail001", "run-new", root=tmp_path)
-    lock.path.parent.mkdir(parents=True, exist_ok=True)
-    lock.path.write_text(json.dumps({"pid": int(dead.stdout), "run": "run-killed"}))
-    with lock:
-        assert json.loads(lock.path.read_text())["run"] == "run-new"
-    assert not lock.path.exists()
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(HostLocked, match="run run-held"):
+            HostLock("10.0.0.1:5986", "mail001", "run-new", root=tmp_path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    with HostLock("10.0.0.1:5986", "mail001", "run-new", root=tmp_path):
+        pass
