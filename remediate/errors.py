@@ -127,6 +127,12 @@ class JournalCorrupt(RemediateError):
     exit_code = EXIT_INVALID_INPUT
 
 
+class Interrupted(RemediateError):
+    """The user stopped a run (Ctrl-C); what it did is in its journal."""
+
+    exit_code = 130
+
+
 class HostLocked(RemediateError):
     """Another live run holds the host lock."""
 

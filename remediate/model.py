@@ -329,6 +329,7 @@ class HostResult:
     findings: tuple[Finding, ...] = ()
     message: str | None = None
     round_trips: int = 0
+    play: int = 0
 
     @property
     def failed(self) -> bool:

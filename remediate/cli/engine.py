@@ -414,7 +414,7 @@ def _list_runs(runs: Any, fmt: str) -> int:
             continue
         summary = info.meta.get("summary") or {}
         hosts = summary.get("hosts") or {}
-        changed = sum(int(h.get("changed") or 0) for h in hosts.values())
+        changed = _journaled_changes(info)
         state = (
             "unfinished"
             if "finished" not in info.meta
@@ -427,6 +427,18 @@ def _list_runs(runs: Any, fmt: str) -> int:
             markup=False,
         )
     return EXIT_OK
+
+
+def _journaled_changes(info: Any) -> str:
+    """How many changes the journal says were made (the summary misses interrupted runs)."""
+    from remediate.errors import JournalCorrupt
+
+    try:
+        records = info.journal()
+    except JournalCorrupt:
+        return "damaged journal:"
+    done = [r for r in records if r.phase == "outcome" and r.status in ("applied", "reverted")]
+    return str(len(done))
 
 
 def _show_run(runs: Any, run_id: str, fmt: str) -> int:

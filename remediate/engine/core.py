@@ -19,7 +19,7 @@ from remediate.engine.planning import BoundTask
 from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import Runs
 from remediate.engine.writes import write_changes
-from remediate.errors import InputError
+from remediate.errors import InputError, Interrupted
 from remediate.model import ChangeResult, HostPlan, HostResult, Plan, TaskRef
 from remediate.secrets import mask_dict
 from remediate.tasks import ArgumentError, TaskRegistry, default_registry
@@ -213,7 +213,17 @@ class _Run:
     emit: Emitter
     connect: Connector
     _written: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    _abandoned: set[str] = attrs.field(factory=set)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def abandon(self, host: str) -> None:
+        """The run gave up waiting for this host: its worker must not start writing."""
+        with self._lock:
+            self._abandoned.add(host)
+
+    def abandoned(self, host: str) -> bool:
+        with self._lock:
+            return host in self._abandoned
 
     def remember(self, host: str, results: Sequence[ChangeResult]) -> None:
         """Record what this run wrote on a host, for the later plays of the same plan."""
@@ -242,12 +252,13 @@ def _finish_run(
         "journal_records": run.journal.records,
         "hosts": {},
     }
-    for r in results:
-        summary["hosts"][r.host] = {
-            "status": r.status,
-            "message": r.message,
-            "changed": sum(1 for c in r.changes if c.changed),
-        }
+    for r in results:  # a host in several plays: its changes add up, its worst status shows
+        seen = summary["hosts"].setdefault(
+            r.host, {"status": r.status, "message": r.message, "changed": 0}
+        )
+        seen["changed"] += sum(1 for c in r.changes if c.changed)
+        if _rank(r.status) > _rank(seen["status"]):
+            seen.update(status=r.status, message=r.message)
     run.runs.finish(run.runs.get(run.run_id), summary)
     run.emit("run.finished", status="aborted" if aborted else "done", message=reason)
 
@@ -255,29 +266,70 @@ def _finish_run(
 def _run_plays(
     run: _Run, plays: Sequence[PlayTargets], work: Callable[[Target], HostResult]
 ) -> tuple[list[HostResult], bool, str | None]:
+    """Each play over its hosts in turn. As in Ansible, a host that failed or was unreachable
+    in a play is left out of the later ones."""
     results: list[HostResult] = []
+    dropped: dict[str, str] = {}
     for play in plays:
-        by_name = {t.host.name: t for t in play.targets}
+        by_name = {t.host.name: t for t in play.targets if t.host.name not in dropped}
         run.emit("play.started", message=play.name, total=len(by_name))
+        for name in (t.host.name for t in play.targets if t.host.name in dropped):
+            results.append(_settled(run, name, play.index, "skipped", dropped[name]))
 
         def worker(name: str, by_name: dict[str, Target] = by_name) -> HostResult:
             run.emit("host.started", host=name)
-            result = work(by_name[name])
-            run.emit("host.finished", host=name, status=result.status, message=result.message)
+            result = attrs.evolve(work(by_name[name]), play=by_name[name].play)
+            if not run.abandoned(name):
+                run.emit("host.finished", host=name, status=result.status, message=result.message)
             return result
+
+        def late(name: str, play: int = play.index) -> HostResult:
+            run.abandon(name)
+            return _settled(run, name, play, "failed", "host deadline exceeded")
 
         outcome = run_fleet(
             list(by_name),
             worker,
             play.policy,
             is_failure=counts_as_failure,
-            on_deadline=lambda n: HostResult(n, "failed", message="host deadline exceeded"),
-            on_skipped=lambda n: HostResult(n, "skipped", message="not started: run aborted"),
+            on_deadline=late,
+            on_skipped=lambda n, p=play.index: _settled(  # type: ignore[misc]
+                run, n, p, "skipped", "not started: run aborted"
+            ),
         )
         results.extend(outcome.results[name] for name in by_name)
+        for name in by_name:
+            if counts_as_failure(outcome.results[name]):
+                dropped[name] = f"{outcome.results[name].status} in play {play.name!r}"
+        run.emit("play.finished", message=play.name)
         if outcome.aborted:
             return results, True, outcome.abort_reason
     return results, False, None
+
+
+def _settled(run: _Run, host: str, play: int, status: str, message: str) -> HostResult:
+    """A host's result decided without (or instead of) its worker, announced as such."""
+    run.emit("host.finished", host=host, status=status, message=message)
+    return HostResult(host, status, message=message, play=play)
+
+
+def _interruptible(
+    run: _Run, body: Callable[[], tuple[list[HostResult], bool, str | None]]
+) -> tuple[list[HostResult], bool, str | None]:
+    """Ctrl-C ends the run with its journal closed and says where to look."""
+    try:
+        return body()
+    except KeyboardInterrupt:
+        _finish_run(run, [], True, "interrupted (Ctrl-C)")
+        raise Interrupted(
+            f"interrupted; changes made so far are journaled in run {run.run_id}: "
+            f"`remediate runs show {run.run_id}`, `remediate rollback {run.run_id}`"
+        ) from None
+
+
+def _rank(status: str) -> int:
+    order = ("ok", "skipped", "changed", "stale", "unreachable", "failed")
+    return order.index(status) if status in order else 0
 
 
 def counts_as_failure(result: HostResult) -> bool:
@@ -325,6 +377,14 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
                 changes = confirmed.changes
             if not changes:
                 return hostwork.host_result(target, "ok", findings=findings, conn=conn)
+            if run.abandoned(target.host.name):
+                return hostwork.host_result(
+                    target,
+                    "failed",
+                    findings=findings,
+                    conn=conn,
+                    message="host deadline exceeded before any change was made",
+                )
             results, error = write_changes(conn, target, changes, run.journal, run.emit)
             run.remember(target.host.name, results)
             if error is None:
@@ -347,8 +407,11 @@ def run_playbook(
         options,
     )
     run.emit("run.started", total=sum(len(p.targets) for p in plays))
-    results, aborted, reason = _run_plays(
-        run, plays, lambda t: _locked(run, t, lambda: _apply_target(run, t, None))
+    results, aborted, reason = _interruptible(
+        run,
+        lambda: _run_plays(
+            run, plays, lambda t: _locked(run, t, lambda: _apply_target(run, t, None))
+        ),
     )
     _finish_run(run, results, aborted, reason)
     return run.run_id, results, aborted, reason
@@ -393,16 +456,23 @@ def apply_saved(
         options,
     )
     run.emit("run.started", total=sum(len(p.targets) for p in plays))
-    results, aborted, reason = _run_plays(
+    results, aborted, reason = _interruptible(
         run,
-        plays,
-        lambda t: _locked(run, t, lambda: _apply_target(run, t, reviewed[(t.play, t.host.name)])),
+        lambda: _run_plays(
+            run,
+            plays,
+            lambda t: _locked(
+                run, t, lambda: _apply_target(run, t, reviewed[(t.play, t.host.name)])
+            ),
+        ),
     )
     results.extend(
         HostResult(
             hp.host,
-            "skipped",
-            message=f"not in the plan: {hp.status} when it was made ({hp.error})",
+            hp.status,
+            message=f"{hp.status} when the plan was made, so nothing was planned or applied "
+            f"there ({hp.error}); plan it again",
+            play=hp.play,
         )
         for hp in plan.hosts
         if hp.status != "planned"

@@ -191,6 +191,16 @@ def _settle_without_writing(
             f"{show(where.now)}, the run wrote {show(change.after)}; left alone",
         )
     if where.state == "before":
+        if entry.outcome in (None, "unknown"):
+            # In flight when the run stopped: the remote command may still be running and
+            # land after this read, so this stays open for the next rollback to check again.
+            return ChangeResult(
+                change,
+                "not-applied",
+                "not applied as the host reads now, but it was in "
+                "flight when the run stopped and may still land: run this rollback again "
+                "later to check",
+            )
         if run is not None:
             run.journal.record_outcome(
                 target.host.name,

@@ -29,6 +29,7 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
 def _host_json(host: HostResult) -> dict[str, Any]:
     return {
         "host": host.host,
+        "play": host.play,
         "status": host.status,
         "message": host.message,
         "round_trips": host.round_trips,
@@ -60,8 +61,10 @@ def write_junit(path: str | Path, suite: str, hosts: Sequence[HostResult]) -> No
         errors="0",
         skipped=str(sum(1 for h in hosts if h.status == "skipped")),
     )
+    several = len({h.play for h in hosts}) > 1
     for host in hosts:
-        case = ET.SubElement(node, "testcase", classname=suite, name=host.host)
+        name = f"{host.host} (play {host.play + 1})" if several else host.host
+        case = ET.SubElement(node, "testcase", classname=suite, name=name)
         if host.failed:
             failure = ET.SubElement(
                 case, "failure", type=host.status, message=host.message or host.status

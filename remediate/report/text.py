@@ -124,7 +124,12 @@ def print_recap(
     if shown:
         out.print(Text("RECAP", style="bold"))
     width = max((len(r.host) for r in shown), default=4)
+    several = len({r.play for r in results}) > 1
+    play = None
     for result in shown:
+        if several and result.play != play:
+            play = result.play
+            out.print(Text(f"play {play + 1}", style="bold"))
         line = Text(f"{result.host:<{width}}  ")
         line.append(f"{result.status:<12}", style=STATUS_STYLE.get(result.status, ""))
         line.append(_result_detail(result))
@@ -135,7 +140,9 @@ def print_recap(
     counts = Counter(r.status for r in results)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no hosts"
     tail = f" (run {run_id})" if run_id else ""
-    out.print(Text(f"{len(results)} host(s): {summary}{tail}", style="bold"))
+    hosts = len({r.host for r in results})
+    unit = f"{hosts} host(s)" if not several else f"{hosts} host(s), {len(results)} host-plays"
+    out.print(Text(f"{unit}: {summary}{tail}", style="bold"))
 
 
 def _change_result_line(result: ChangeResult, host: str) -> Text:
