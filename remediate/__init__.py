@@ -1,9 +1,9 @@
 """remediate: keep MailSite mail servers off spam blacklists.
 
-    import remediate
-    plan = remediate.plan("playbooks/keep-off-blacklists.yml", "inventories/production.ini")
-    result = remediate.apply(plan)
-    result.raise_on_error()
+import remediate
+plan = remediate.plan("playbooks/keep-off-blacklists.yml", "inventories/production.ini")
+result = remediate.apply(plan)
+result.raise_on_error()
 """
 
 from __future__ import annotations
@@ -18,9 +18,24 @@ from remediate.model import Change, Finding, HostPlan, HostResult, Plan, RunResu
 from remediate.secrets import Secret
 
 __all__ = [
-    "Change", "Event", "Finding", "HostPlan", "HostResult", "InputError", "Inventory", "Plan",
-    "Playbook", "RemediateError", "RunResult", "Secret", "apply", "load_plan", "plan",
-    "rollback", "run", "save_plan",
+    "Change",
+    "Event",
+    "Finding",
+    "HostPlan",
+    "HostResult",
+    "InputError",
+    "Inventory",
+    "Plan",
+    "Playbook",
+    "RemediateError",
+    "RunResult",
+    "Secret",
+    "apply",
+    "load_plan",
+    "plan",
+    "rollback",
+    "run",
+    "save_plan",
 ]
 
 

@@ -97,8 +97,9 @@ class UnknownOutcome(RemediateError):
 
     exit_code = EXIT_HOST_FAILED
 
-    def __init__(self, message: str, completed: list[Any] | None = None, in_doubt: int = 0,
-                 not_sent: int = 0) -> None:
+    def __init__(
+        self, message: str, completed: list[Any] | None = None, in_doubt: int = 0, not_sent: int = 0
+    ) -> None:
         super().__init__(message)
         self.completed: list[Any] = list(completed or [])
         self.in_doubt = in_doubt

@@ -251,6 +251,7 @@ class HostPlan:
     findings: tuple[Finding, ...] = ()
     tasks: tuple[TaskRef, ...] = ()
     round_trips: int = 0
+    views: Mapping[int, Any] = attrs.field(factory=dict)  # task index -> its facts view
 
     @property
     def failed(self) -> bool:

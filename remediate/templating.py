@@ -117,11 +117,11 @@ def _build_environment() -> _Environment:
             "mandatory": _mandatory,
         }
     )
-    env.tests["defined"] = lambda value: not isinstance(value, jinja2.Undefined) or isinstance(
-        value, _SecretRef
+    env.tests["defined"] = lambda value: (
+        not isinstance(value, jinja2.Undefined) or isinstance(value, _SecretRef)
     )
-    env.tests["undefined"] = lambda value: isinstance(value, jinja2.Undefined) and not isinstance(
-        value, _SecretRef
+    env.tests["undefined"] = lambda value: (
+        isinstance(value, jinja2.Undefined) and not isinstance(value, _SecretRef)
     )
     return env
 

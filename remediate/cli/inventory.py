@@ -21,7 +21,11 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument(
-        "-i", "--inventory", action="append", required=True, metavar="INV",
+        "-i",
+        "--inventory",
+        action="append",
+        required=True,
+        metavar="INV",
         help="inventory file or directory (repeat to merge several, in order)",
     )
     action = parser.add_mutually_exclusive_group(required=True)
@@ -32,7 +36,9 @@ def register(sub: Any) -> None:
         "group", nargs="?", default="all", help="with --graph: the group to start at (default all)"
     )
     parser.add_argument(
-        "-l", "--limit", metavar="PATTERN",
+        "-l",
+        "--limit",
+        metavar="PATTERN",
         help="with --list: only hosts matching PATTERN (@FILE reads patterns from a file)",
     )
     parser.add_argument(

@@ -47,17 +47,21 @@ def register(sub: Any) -> None:
     state.set_defaults(func=_state)
 
     run = actions.add_parser(
-        "exec", help="run a command at a host's console: exec HOST -- CMD",
+        "exec",
+        help="run a command at a host's console: exec HOST -- CMD",
         description="Run a command at a lab host's console (cmd /c; output in UTF-8). One "
         "word after `--` is a raw cmd command line; several words are an argv, quoted for "
-        "cmd (so `-- msbox -get \"a & b@x\"` runs one command). Exits with the command's "
+        'cmd (so `-- msbox -get "a & b@x"` runs one command). Exits with the command\'s '
         "exit code; a code above 255 cannot be a process status, so it is printed as "
         "`remediate lab exec: exit code N` on stderr and the exit status is 1.",
     )
     _dir_option(run)
     run.add_argument("host")
-    run.add_argument("command", nargs=argparse.REMAINDER,
-                     help="after --: one raw command line, or several words (an argv)")
+    run.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="after --: one raw command line, or several words (an argv)",
+    )
     run.set_defaults(func=_exec)
 
     fault = actions.add_parser("fault", help="set or clear a fault on a host")
@@ -74,8 +78,9 @@ def _dir_option(parser: argparse.ArgumentParser) -> None:
 def _fleet_options(parser: argparse.ArgumentParser) -> None:
     _dir_option(parser)
     parser.add_argument("--hosts", type=int, default=3, help="MailSite servers (default 3)")
-    parser.add_argument("--workstations", type=int, default=None,
-                        help="workstations (default hosts/4, at least 1)")
+    parser.add_argument(
+        "--workstations", type=int, default=None, help="workstations (default hosts/4, at least 1)"
+    )
     parser.add_argument("--mailboxes", type=int, default=20, help="mailboxes per server")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--transport", choices=("winrm", "ssh", "both"), default="both")
@@ -83,9 +88,20 @@ def _fleet_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _fleet_argv(args: argparse.Namespace) -> list[str]:
-    argv = ["--dir", str(args.dir), "--hosts", str(args.hosts), "--mailboxes",
-            str(args.mailboxes), "--seed", str(args.seed), "--transport", args.transport,
-            "--latency-ms", str(args.latency_ms)]
+    argv = [
+        "--dir",
+        str(args.dir),
+        "--hosts",
+        str(args.hosts),
+        "--mailboxes",
+        str(args.mailboxes),
+        "--seed",
+        str(args.seed),
+        "--transport",
+        args.transport,
+        "--latency-ms",
+        str(args.latency_ms),
+    ]
     if args.workstations is not None:
         argv += ["--workstations", str(args.workstations)]
     return argv
@@ -126,7 +142,10 @@ def _detach(args: argparse.Namespace, directory: Path) -> int:
     with open(directory / LOG_FILE, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "remediate", "lab", "serve", *_fleet_argv(args)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 120 + (args.hosts + (args.workstations or 0)) * 0.5
     while not ready.exists():
@@ -160,9 +179,15 @@ def _serve(args: argparse.Namespace) -> int:
     from remediate.lab.fleet import Fleet
 
     directory = args.dir.resolve()
-    fleet = Fleet.start(directory, hosts=args.hosts, workstations=args.workstations,
-                        mailboxes=args.mailboxes, seed=args.seed, transport=args.transport,
-                        latency_ms=args.latency_ms)
+    fleet = Fleet.start(
+        directory,
+        hosts=args.hosts,
+        workstations=args.workstations,
+        mailboxes=args.mailboxes,
+        seed=args.seed,
+        transport=args.transport,
+        latency_ms=args.latency_ms,
+    )
     control = ControlServer(fleet, directory)
     signal.signal(signal.SIGTERM, lambda *_: control.stop_requested.set())
     try:
@@ -244,7 +269,7 @@ def exec_line(words: list[str]) -> str:
         raise InputError(f"lab exec: {exc.message}") from None
     program = words[0]
     if _PLAIN_WORD.fullmatch(program) and line.startswith(f'"{program}"'):
-        return program + line[len(program) + 2:]
+        return program + line[len(program) + 2 :]
     return f'"{line}"'
 
 

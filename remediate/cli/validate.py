@@ -33,14 +33,22 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("playbook", metavar="PLAYBOOK")
     parser.add_argument(
-        "-i", "--inventory", action="append", required=True, metavar="INV",
+        "-i",
+        "--inventory",
+        action="append",
+        required=True,
+        metavar="INV",
         help="inventory file or directory (repeatable)",
     )
     parser.add_argument(
         "-l", "--limit", metavar="LIMIT", help="further limit hosts (pattern or @file)"
     )
     parser.add_argument(
-        "-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="extra variables: KEY=VALUE, a YAML mapping, or @file.yml (repeatable)",
     )
     parser.add_argument(

@@ -362,7 +362,7 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
             else:
                 findings = reviewed.findings
                 confirmed = hostwork.confirm_reviewed(
-                    conn, target, reviewed.changes, run.written(target.host.name)
+                    conn, target, reviewed.changes, run.written(target.host.name), reviewed.views
                 )
                 if confirmed.stale or confirmed.mismatch:
                     status = "stale" if confirmed.stale else "failed"

@@ -8,7 +8,16 @@ from typing import Any
 import attrs
 
 from remediate.engine.facts import gather_facts
-from remediate.engine.planning import BoundTask, describe_drift, fingerprints, plan_tasks, show
+from remediate.engine.planning import (
+    NOTHING_VISIBLE,
+    BoundTask,
+    describe_drift,
+    fingerprints,
+    plan_tasks,
+    show,
+    view_diff,
+    views,
+)
 from remediate.errors import ConnectionFailed, InputError, RemediateError
 from remediate.model import (
     Change,
@@ -92,6 +101,7 @@ def plan_target(conn: Connection, target: Target) -> HostPlan:
     facts = gather(conn, target)
     changes, findings = plan_tasks(target.host, target.tasks, facts)
     return HostPlan(
+        views=views(target.host, target.tasks, facts),
         host=target.host.name,
         play=target.play,
         changes=tuple(changes),
@@ -130,7 +140,11 @@ class Confirmed:
 
 
 def confirm_reviewed(
-    conn: Connection, target: Target, reviewed: Sequence[Change], done: Mapping[str, Any]
+    conn: Connection,
+    target: Target,
+    reviewed: Sequence[Change],
+    done: Mapping[str, Any],
+    seen: Mapping[int, Any] | None = None,
 ) -> Confirmed:
     """Gather again and hold the reviewed changes against what the tasks compute now.
 
@@ -144,8 +158,16 @@ def confirm_reviewed(
     current, _ = plan_tasks(target.host, target.tasks, facts)
     now = fingerprints(target.host, target.tasks, facts)
     unmoved = all(now.get(c.task_index) == c.fingerprint for c in reviewed)
+
+    def stale() -> Confirmed:
+        lines = describe_drift(reviewed, current)
+        if seen and lines == [NOTHING_VISIBLE]:
+            fresh_views = views(target.host, target.tasks, facts)
+            lines = [d for i, view in seen.items() for d in view_diff(view, fresh_views.get(i))]
+        return Confirmed(stale="; ".join(lines or [NOTHING_VISIBLE]))
+
     if not unmoved and not done:
-        return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+        return stale()
     fresh = {c.address: c for c in current}
     keep: list[Change] = []
     for change in reviewed:
@@ -153,7 +175,7 @@ def confirm_reviewed(
         if mine is None and done.get(change.address, _MISSING) == change.after:
             continue  # an earlier play of this run already made it
         if mine is None or show(mine.before) != show(change.before):
-            return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+            return stale()
         if _reviewable(mine) != _reviewable(change):
             return Confirmed(
                 mismatch=f"{change.address}: the plan file does not match what "
@@ -166,7 +188,7 @@ def confirm_reviewed(
             "tasks compute from unchanged facts (was it edited?)"
         )
     if fresh:
-        return Confirmed(stale="; ".join(describe_drift(reviewed, current)))
+        return stale()
     return Confirmed(changes=tuple(keep))
 
 

@@ -50,6 +50,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                     for t in hp.tasks
                 ],
                 "findings": [attrs.asdict(f) for f in hp.findings],
+                "views": {str(index): view for index, view in hp.views.items()},
             }
         )
         changes.extend({"host": hp.host, "play": hp.play, **_change_json(c)} for c in hp.changes)
@@ -247,7 +248,15 @@ def _read_host(
         ),
         tasks=tasks,
         round_trips=r.get(body, "round_trips", int, where),
+        views=_read_views(r, body.get("views") or {}, f"{where}.views"),
     )
+
+
+def _read_views(r: _Reader, body: Any, where: str) -> dict[int, Any]:
+    """Each task's facts view (optional: only used to say what moved)."""
+    if not isinstance(body, dict) or not all(k.isdigit() for k in body):
+        raise r.fail(where, "expected an object keyed by task index")
+    return {int(k): v for k, v in body.items()}
 
 
 def _read_task(r: _Reader, body: Any, play: int, where: str) -> TaskRef:

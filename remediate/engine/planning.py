@@ -57,6 +57,31 @@ def plan_tasks(
     return changes, findings
 
 
+def views(host: Host, tasks: Sequence[BoundTask], facts: Mapping[str, Any]) -> dict[int, Any]:
+    """Each task's view of the facts (what its fingerprint hashes), kept in the plan so that
+    a stale host can be told what moved. Views hold no secret by the Task contract."""
+    return {bound.ref.index: bound.task.relevant(host, facts) for bound in tasks}
+
+
+def view_diff(old: Any, new: Any, path: str = "", limit: int = 5) -> list[str]:
+    """Where two views differ, as `path: old -> new` lines (at most `limit`)."""
+    out: list[str] = []
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new), key=str):
+            here = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                out.append(f"{here}: appeared ({show(new[key])})")
+            elif key not in new:
+                out.append(f"{here}: gone (was {show(old[key])})")
+            else:
+                out.extend(view_diff(old[key], new[key], here, limit - len(out)))
+            if len(out) >= limit:
+                break
+    elif canonical(old) != canonical(new):
+        out.append(f"{path or 'view'}: {show(old)} -> {show(new)}")
+    return out[:limit]
+
+
 def fingerprints(
     host: Host, tasks: Sequence[BoundTask], facts: Mapping[str, Any]
 ) -> dict[int, str]:
@@ -83,7 +108,10 @@ def describe_drift(reviewed: Sequence[Change], current: Sequence[Change]) -> lis
         f"{c.address}: new change not in the reviewed plan ({show(c.before)} -> {show(c.after)})"
         for c in now.values()
     )
-    return lines or ["facts this plan was computed from have changed"]
+    return lines or [NOTHING_VISIBLE]
+
+
+NOTHING_VISIBLE = "facts this plan was computed from have changed"
 
 
 def show(value: Any) -> str:

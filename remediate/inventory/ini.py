@@ -144,11 +144,14 @@ class _IniParser:
     def _check_pending(self) -> None:
         for name, declared in self.pending.items():
             if declared["state"] == "vars":
-                raise IniError(f"section [{name}:vars] not valid for undefined group {name!r}",
-                               declared["line"])
+                raise IniError(
+                    f"section [{name}:vars] not valid for undefined group {name!r}",
+                    declared["line"],
+                )
             parent = declared["parents"][-1]
-            raise IniError(f"section [{parent}:children] includes undefined group {name!r}",
-                           declared["line"])
+            raise IniError(
+                f"section [{parent}:children] includes undefined group {name!r}", declared["line"]
+            )
 
     def _variable_definition(self, line: str) -> tuple[str, Any]:
         if "=" not in line:

@@ -13,7 +13,18 @@ from remediate.inventory.yaml_format import NotYamlInventory, parse_yaml
 
 YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 _IGNORED_EXTENSIONS = (
-    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+    ".pyc",
+    ".pyo",
+    ".swp",
+    ".bak",
+    "~",
+    ".rpm",
+    ".md",
+    ".txt",
+    ".rst",
+    ".orig",
+    ".cfg",
+    ".retry",
 )
 _IGNORED_NAMES = re.compile(r"^\.|^host_vars$|^group_vars$|^vars_plugins$")
 

@@ -67,11 +67,13 @@ def _construct_unsafe(loader: _Loader, node: yaml.Node) -> Any:
         tag = loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
         plain = yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style)
     elif isinstance(node, yaml.SequenceNode):
-        plain = yaml.SequenceNode("tag:yaml.org,2002:seq", node.value, node.start_mark,
-                                  node.end_mark, node.flow_style)
+        plain = yaml.SequenceNode(
+            "tag:yaml.org,2002:seq", node.value, node.start_mark, node.end_mark, node.flow_style
+        )
     elif isinstance(node, yaml.MappingNode):
-        plain = yaml.MappingNode("tag:yaml.org,2002:map", node.value, node.start_mark,
-                                 node.end_mark, node.flow_style)
+        plain = yaml.MappingNode(
+            "tag:yaml.org,2002:map", node.value, node.start_mark, node.end_mark, node.flow_style
+        )
     else:
         raise yaml.constructor.ConstructorError(None, None, "bad !unsafe value", node.start_mark)
     return _mark_unsafe(loader.construct_object(plain, deep=True))
@@ -239,9 +241,7 @@ class _YamlGroups:
         for pattern, variables in hosts.items():
             mark = _where(hosts, pattern)
             if not isinstance(pattern, str):
-                raise self._fail(
-                    f"host pattern {pattern!r} must be a string; quote numbers", mark
-                )
+                raise self._fail(f"host pattern {pattern!r} must be a string; quote numbers", mark)
             try:
                 names, port = expand_hostpattern(pattern)
             except RangeError as exc:

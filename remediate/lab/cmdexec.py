@@ -34,8 +34,14 @@ NOT_RECOGNIZED = (
 Program = Callable[[HostState, list[str]], ProgramResult]
 Hook = Callable[[str], None]
 # ERRORLEVEL and CD are computed; the clock and RANDOM are fixed so output is reproducible.
-_DYNAMIC = {"ERRORLEVEL": "", "CD": "", "DATE": "Fri 11/27/2026", "TIME": "12:00:00.00",
-            "RANDOM": "4711", "CMDEXTVERSION": "2"}
+_DYNAMIC = {
+    "ERRORLEVEL": "",
+    "CD": "",
+    "DATE": "Fri 11/27/2026",
+    "TIME": "12:00:00.00",
+    "RANDOM": "4711",
+    "CMDEXTVERSION": "2",
+}
 ForVars = tuple[dict[str, str], ...]
 # The code pages `chcp` accepts in the lab (Python codec of each). 437 is the OEM code page
 # of an en-US Windows console, so it is where every cmd starts unless told otherwise.
@@ -73,8 +79,9 @@ class Sink:
     sees every piece as it is written (the servers stream output with it).
     """
 
-    def __init__(self, console: Console, discard: bool = False,
-                 listener: Listener | None = None) -> None:
+    def __init__(
+        self, console: Console, discard: bool = False, listener: Listener | None = None
+    ) -> None:
         self.parts: list[bytes] = []
         self.console = console
         self.discard = discard
@@ -113,7 +120,7 @@ class Stdin:
             return None
         match = _LINE_END.search(self.data, self.pos)
         end = len(self.data) if match is None else match.start()
-        raw = self.data[self.pos:end]
+        raw = self.data[self.pos : end]
         self.pos = end + 1
         return raw.decode(console.codec, errors="replace")
 
@@ -290,8 +297,9 @@ class Interpreter:
         if self.count is not None:
             self.count()
 
-    def redirected(self, redirects: tuple[Redirect, ...], fv: ForVars,
-                   action: Callable[[], int]) -> int:
+    def redirected(
+        self, redirects: tuple[Redirect, ...], fv: ForVars, action: Callable[[], int]
+    ) -> int:
         if not redirects:
             return action()
         saved = (self.out, self.err)
@@ -309,8 +317,7 @@ class Interpreter:
             self.state.fs.write(path, (old or b"") + data)
         return rc
 
-    def apply_redirect(self, r: Redirect, fv: ForVars,
-                       files: list[tuple[str, Sink, bool]]) -> bool:
+    def apply_redirect(self, r: Redirect, fv: ForVars, files: list[tuple[str, Sink, bool]]) -> bool:
         if r.op == "<":
             return True
         if r.op == ">&":
@@ -375,8 +382,9 @@ class Interpreter:
         turns off the dynamic variables (%ERRORLEVEL%, %CD%, ...) and the %NAME:~a,b% and
         %NAME:a=b% forms.
         """
-        child = Interpreter(self.state, self.programs, self.hook, self.count, dict(self.env),
-                            self.console)
+        child = Interpreter(
+            self.state, self.programs, self.hook, self.count, dict(self.env), self.console
+        )
         child.out, child.err, child.cwd, child.stdin = self.out, self.err, self.cwd, self.stdin
         mode, text, slash_s = _launcher_switches(child, rest)
         if mode == "/c":
@@ -480,8 +488,14 @@ def compare(op: str, left: str, right: str, ignore_case: bool) -> bool:
     except ValueError:
         x, y = (left.lower(), right.lower()) if ignore_case else (left, right)
         order = (x > y) - (x < y)
-    return {"equ": order == 0, "neq": order != 0, "lss": order < 0, "leq": order <= 0,
-            "gtr": order > 0, "geq": order >= 0}[op]
+    return {
+        "equ": order == 0,
+        "neq": order != 0,
+        "lss": order < 0,
+        "leq": order <= 0,
+        "gtr": order > 0,
+        "geq": order >= 0,
+    }[op]
 
 
 def substitute(text: str, fv: ForVars) -> str:

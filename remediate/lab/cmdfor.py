@@ -24,7 +24,7 @@ class ForOptions:
     skip: int = 0
     delims: str = " \t"
     tokens: tuple[int, ...] = (1,)
-    rest: bool = False          # a trailing `*` in tokens
+    rest: bool = False  # a trailing `*` in tokens
     usebackq: bool = False
 
 
@@ -96,7 +96,7 @@ def iterate(cmd: Interpreter, node: For, fv: ForVars) -> Iterator[dict[str, str]
     except ValueError as exc:
         cmd.err.write(f"{exc} was unexpected at this time.\r\n")
         return
-    for line in _source_lines(cmd, items.strip(" \t"), options)[options.skip:]:
+    for line in _source_lines(cmd, items.strip(" \t"), options)[options.skip :]:
         if not line or line[0] == options.eol:
             continue
         bindings = _split_tokens(line, node.var, options)
@@ -126,8 +126,7 @@ def _run_command(cmd: Interpreter, command: str) -> str:
     """`cmd /c COMMAND` in a child instance; its stdout is what FOR /F reads."""
     from remediate.lab.cmdexec import Interpreter, Sink
 
-    child = Interpreter(cmd.state, cmd.programs, cmd.hook, cmd.count, dict(cmd.env),
-                        cmd.console)
+    child = Interpreter(cmd.state, cmd.programs, cmd.hook, cmd.count, dict(cmd.env), cmd.console)
     child.err = cmd.err
     child.out = Sink(cmd.console)
     child.errorlevel = cmd.errorlevel
@@ -167,5 +166,5 @@ def _split_tokens(line: str, var: str, options: ForOptions) -> dict[str, str]:
     if options.rest:
         last = max(options.tokens, default=0)
         if last < len(fields):
-            bindings[chr(letter)] = line[fields[last][0]:]
+            bindings[chr(letter)] = line[fields[last][0] :]
     return bindings

@@ -27,7 +27,7 @@ class Redirect:
     """`N>target`, `N>>target`, `N<target` or `N>&M` (target is then the handle digit)."""
 
     handle: int
-    op: str            # ">" | ">>" | "<" | ">&"
+    op: str  # ">" | ">>" | "<" | ">&"
     target: str
 
 
@@ -57,17 +57,17 @@ class Chain:
 
 @attrs.frozen
 class For:
-    switch: str        # "" | "/f"
-    options: str       # text inside the options quotes
+    switch: str  # "" | "/f"
+    options: str  # text inside the options quotes
     var: str
-    items: str         # text inside IN ( ... ), carets consumed
+    items: str  # text inside IN ( ... ), carets consumed
     body: Node
 
 
 @attrs.frozen
 class If:
     negate: bool
-    kind: str          # "errorlevel" | "exist" | "defined" | "=="
+    kind: str  # "errorlevel" | "exist" | "defined" | "=="
     args: tuple[str, ...]
     body: Node
     else_body: Node | None = None
@@ -154,7 +154,7 @@ class Parser:
     def and_or(self) -> Node:
         left = self.pipe()
         while (self.peek(), self.peek(1)) in (("&", "&"), ("|", "|")):
-            op = self.s[self.i:self.i + 2]
+            op = self.s[self.i : self.i + 2]
             self.i += 2
             if self.at_end():
                 raise CmdSyntaxError(f"{op[0]} was unexpected at this time.")
@@ -192,7 +192,7 @@ class Parser:
         if word == "rem":
             end = self.s.find("\n", self.i)
             end = len(self.s) if end < 0 else end
-            rest = self.s[self.i:end]
+            rest = self.s[self.i : end]
             self.i = end
             return Rem(rest)
         return self.simple(at)
@@ -201,7 +201,7 @@ class Parser:
         j = self.i
         while j < len(self.s) and self.s[j].isalpha():
             j += 1
-        word = self.s[self.i:j].lower()
+        word = self.s[self.i : j].lower()
         nxt = self.s[j] if j < len(self.s) else ""
         if word in ("for", "if") and nxt in _BLANK:
             self.i = j
@@ -255,12 +255,12 @@ class Parser:
                 if line_end >= 0 and (end < 0 or end > line_end):
                     end = line_end - 1  # a quoted run ends with its line
                 end = n - 1 if end < 0 else end
-                text.append(s[self.i:end + 1])
+                text.append(s[self.i : end + 1])
                 self.i = end + 1
             elif c == "\n":
                 break
             elif c == "^":
-                text.append(s[self.i + 1:self.i + 2])
+                text.append(s[self.i + 1 : self.i + 2])
                 self.i += 2
             elif c in "&|" or (c == ")" and self.depth > 0):
                 break
@@ -404,7 +404,7 @@ class Parser:
         if self.peek() == "(":
             body: Node = self.block()
             self.skip_blanks()
-            if self.s[self.i:self.i + 4].lower() == "else" and self.peek(4) in _BLANK + "(":
+            if self.s[self.i : self.i + 4].lower() == "else" and self.peek(4) in _BLANK + "(":
                 self.i += 4
                 self.skip_blanks()
                 else_body = self.block() if self.peek() == "(" else self.sequence()

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def expand_percent(
-    line: str, lookup: Callable[[str], str | None], extensions: bool = True
-) -> str:
+def expand_percent(line: str, lookup: Callable[[str], str | None], extensions: bool = True) -> str:
     """Command-line percent expansion (cmd /c and interactive rules, no `%%` escape).
 
     From each `%` the name runs to the next `%` or `:`. A defined `%NAME%` (or
@@ -33,7 +31,7 @@ def expand_percent(
             i += 1
             continue
         if line[end] == "%":
-            value = lookup(line[i + 1:end])
+            value = lookup(line[i + 1 : end])
             if value is None:
                 out.append(line[i:end])
                 i = end
@@ -42,12 +40,15 @@ def expand_percent(
                 i = end + 1
             continue
         # `%NAME:modifier%`
-        value = lookup(line[i + 1:end])
+        value = lookup(line[i + 1 : end])
         close = line.find("%", end + 1)
-        modified = (None if value is None or close < 0 or not extensions
-                    else _modify(value, line[end + 1:close]))
+        modified = (
+            None
+            if value is None or close < 0 or not extensions
+            else _modify(value, line[end + 1 : close])
+        )
         if modified is None:
-            out.append(line[i:end + 1])
+            out.append(line[i : end + 1])
             i = end + 1
         else:
             out.append(modified)
@@ -91,13 +92,13 @@ def _substring(value: str, spec: str) -> str | None:
     part = value[start:]
     if length is None:
         return part
-    return part[:length] if length >= 0 else part[:length or None]
+    return part[:length] if length >= 0 else part[: length or None]
 
 
 def _replace_ci(value: str, old: str, new: str) -> str:
     if old.startswith("*"):
         idx = value.lower().find(old[1:].lower())
-        return value if idx < 0 else new + value[idx + len(old) - 1:]
+        return value if idx < 0 else new + value[idx + len(old) - 1 :]
     out, low, lold, i = [], value.lower(), old.lower(), 0
     while True:
         j = low.find(lold, i)
@@ -108,9 +109,7 @@ def _replace_ci(value: str, old: str, new: str) -> str:
         i = j + len(old)
 
 
-def expand_delayed(
-    text: str, lookup: Callable[[str], str | None], extensions: bool = True
-) -> str:
+def expand_delayed(text: str, lookup: Callable[[str], str | None], extensions: bool = True) -> str:
     """Phase 5, delayed expansion (`cmd /v:on`), of one command after phase 2.
 
     Only text holding a `!` is touched. Then every `^` escapes the next character (so a
@@ -126,7 +125,7 @@ def expand_delayed(
     while i < n:
         c = text[i]
         if c == "^":
-            out.append(text[i + 1:i + 2])
+            out.append(text[i + 1 : i + 2])
             i += 2
             continue
         if c != "!":
@@ -137,7 +136,7 @@ def expand_delayed(
         if close < 0:
             i += 1
             continue
-        value = _delayed_value(text[i + 1:close], lookup, extensions)
+        value = _delayed_value(text[i + 1 : close], lookup, extensions)
         if value is None:
             out.append(text[i:close])
             i = close
@@ -147,9 +146,7 @@ def expand_delayed(
     return "".join(out)
 
 
-def _delayed_value(
-    spec: str, lookup: Callable[[str], str | None], extensions: bool
-) -> str | None:
+def _delayed_value(spec: str, lookup: Callable[[str], str | None], extensions: bool) -> str | None:
     if not spec:
         return None
     name, colon, mod = spec.partition(":")

@@ -58,9 +58,12 @@ def strip_slash_c(text: str, is_executable: Callable[[str], bool], slash_s: bool
     if not body.startswith('"'):
         return text
     if not slash_s and body.count('"') == 2:
-        inner = body[1:body.index('"', 1)]
-        if (not any(c in inner for c in '&<>()@^|') and any(c in inner for c in _BLANK)
-                and is_executable(inner)):
+        inner = body[1 : body.index('"', 1)]
+        if (
+            not any(c in inner for c in "&<>()@^|")
+            and any(c in inner for c in _BLANK)
+            and is_executable(inner)
+        ):
             return body
     last = body.rfind('"')
-    return body[1:last] + body[last + 1:]
+    return body[1:last] + body[last + 1 :]

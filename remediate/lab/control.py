@@ -132,8 +132,10 @@ class LabClient:
         control = directory / CONTROL_FILE
         if not control.exists():
             if (directory / "lab.json").exists():
-                raise InputError(f"the lab in {directory} is not running "
-                                 f"(start it with `remediate lab up --dir {directory}`)")
+                raise InputError(
+                    f"the lab in {directory} is not running "
+                    f"(start it with `remediate lab up --dir {directory}`)"
+                )
             raise InputError(f"no lab in {directory} (start one with `remediate lab up`)")
         try:
             info = json.loads(control.read_text(encoding="utf-8"))

@@ -164,8 +164,14 @@ class HostKnobs:
         if self.latency > 0:
             time.sleep(self.latency)
 
-    def execute(self, command_line: str, stdin: bytes | None, codepage: int = DEFAULT_CODEPAGE,
-                stdout: Listener | None = None, stderr: Listener | None = None) -> ExecResult:
+    def execute(
+        self,
+        command_line: str,
+        stdin: bytes | None,
+        codepage: int = DEFAULT_CODEPAGE,
+        stdout: Listener | None = None,
+        stderr: Listener | None = None,
+    ) -> ExecResult:
         """Run a client's command on the host (CommandDropped propagates: drop the connection).
 
         `codepage` is the console's starting code page; `stdout`/`stderr` see output as it

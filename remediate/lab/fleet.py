@@ -81,8 +81,15 @@ class Fleet:
     Latency is paid once per request (HTTP request or SSH exec), not on handshakes.
     """
 
-    def __init__(self, directory: Path, password: str, latency: float, receive_wait_cap: float,
-                 io_workers: int, exec_workers: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        password: str,
+        latency: float,
+        receive_wait_cap: float,
+        io_workers: int,
+        exec_workers: int,
+    ) -> None:
         self.directory = directory
         self.user = LAB_USER
         self.password = password
@@ -101,10 +108,19 @@ class Fleet:
         self._stopped = False
 
     @classmethod
-    def start(cls, directory: Path, hosts: int = 3, workstations: int | None = None,
-              mailboxes: int = 20, seed: int = 1, transport: str = "both",
-              latency_ms: float = 0.0, receive_wait_cap: float = 5.0,
-              io_workers: int = 48, exec_workers: int = 32) -> Fleet:
+    def start(
+        cls,
+        directory: Path,
+        hosts: int = 3,
+        workstations: int | None = None,
+        mailboxes: int = 20,
+        seed: int = 1,
+        transport: str = "both",
+        latency_ms: float = 0.0,
+        receive_wait_cap: float = 5.0,
+        io_workers: int = 48,
+        exec_workers: int = 32,
+    ) -> Fleet:
         """Build the seeded hosts, start their servers, write inventory.yml, ca.pem, known_hosts."""
         workstations = max(1, hosts // 4) if workstations is None else workstations
         check_args(hosts, workstations, mailboxes, transport, latency_ms)
@@ -112,8 +128,9 @@ class Fleet:
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         lab_hosts, password = _build_hosts(hosts, workstations, mailboxes, seed)
-        fleet = cls(directory, password, latency_ms / 1000.0, receive_wait_cap, io_workers,
-                    exec_workers)
+        fleet = cls(
+            directory, password, latency_ms / 1000.0, receive_wait_cap, io_workers, exec_workers
+        )
         try:
             fleet._serve_all(lab_hosts, transport)
             fleet._reactor.sync()
@@ -131,8 +148,13 @@ class Fleet:
             connection = transport
             if transport == "both":
                 connection = "winrm" if host.kind != "mailsite" else ("winrm", "ssh")[index % 2]
-            knobs = HostKnobs(host, self.user, self.password, self.latency,
-                              authorized_keys=(client_key.get_base64(),))
+            knobs = HostKnobs(
+                host,
+                self.user,
+                self.password,
+                self.latency,
+                authorized_keys=(client_key.get_base64(),),
+            )
             servers = _HostServers(knobs, connection)
             self.hosts[host.name] = host
             self._servers[host.name] = servers
@@ -156,8 +178,9 @@ class Fleet:
         servers.listeners.append(sock)
         bound = int(sock.getsockname()[1])
         if protocol == "winrm" and servers.service is None:
-            servers.service = wsman.WSManService(servers.knobs, self._exec, bound,
-                                                 self.receive_wait_cap)
+            servers.service = wsman.WSManService(
+                servers.knobs, self._exec, bound, self.receive_wait_cap
+            )
         return bound
 
     def _winrm_accept(self, servers: _HostServers, sock: socket.socket) -> None:
@@ -180,8 +203,9 @@ class Fleet:
 
     def _ssh_accept(self, servers: _HostServers, sock: socket.socket) -> None:
         assert servers.host_key is not None
-        sshd.serve_connection(sock, servers.knobs, servers.host_key, self._exec,
-                              self._ssh_live, self._ssh_lock)
+        sshd.serve_connection(
+            sock, servers.knobs, servers.host_key, self._exec, self._ssh_live, self._ssh_lock
+        )
 
     @property
     def ports(self) -> dict[str, dict[str, int]]:
@@ -246,12 +270,14 @@ class Fleet:
         entries, known = [], []
         for name, servers in self._servers.items():
             group = "mailsite" if servers.knobs.host.kind == "mailsite" else "workstations"
-            entries.append(LabEntry(name, group, servers.connection, servers.winrm_port,
-                                    servers.ssh_port))
+            entries.append(
+                LabEntry(name, group, servers.connection, servers.winrm_port, servers.ssh_port)
+            )
             if servers.host_key is not None and servers.ssh_port is not None:
                 known.append(certs.known_hosts_line(servers.ssh_port, servers.host_key))
-        access = LabAccess(self.user, self.password, self.ca_path, self.known_hosts_path,
-                           self.client_key_path)
+        access = LabAccess(
+            self.user, self.password, self.ca_path, self.known_hosts_path, self.client_key_path
+        )
         write_known_hosts(self.known_hosts_path, known)
         write_inventory(self.inventory_path, entries, access)
         layout = {"ports": self.ports, "user": self.user}

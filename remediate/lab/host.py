@@ -72,21 +72,31 @@ class LabHost:
         self.lock = threading.RLock()
         self.command_hook: Callable[[str], None] | None = None
 
-    def execute(self, command_line: str, stdin: bytes | None = None,
-                codepage: int = DEFAULT_CODEPAGE, stdout: Listener | None = None,
-                stderr: Listener | None = None) -> ExecResult:
+    def execute(
+        self,
+        command_line: str,
+        stdin: bytes | None = None,
+        codepage: int = DEFAULT_CODEPAGE,
+        stdout: Listener | None = None,
+        stderr: Listener | None = None,
+    ) -> ExecResult:
         """Run LINE as `cmd /c LINE`; a bare `cmd` reads commands from `stdin` (noisy).
 
         The console starts at `codepage` (437 unless the client asked for another, e.g.
         WINRS_CODEPAGE); `stdout`/`stderr` see output as it is produced.
         """
         with self.lock:
-            return self._run(command_line, stdin, self.command_hook, self._count,
-                             codepage, (stdout, stderr))
+            return self._run(
+                command_line, stdin, self.command_hook, self._count, codepage, (stdout, stderr)
+            )
 
-    def execute_openssh(self, command: str, stdin: bytes | None = None,
-                        stdout: Listener | None = None,
-                        stderr: Listener | None = None) -> ExecResult:
+    def execute_openssh(
+        self,
+        command: str,
+        stdin: bytes | None = None,
+        stdout: Listener | None = None,
+        stderr: Listener | None = None,
+    ) -> ExecResult:
         """An SSH exec request as Win32-OpenSSH runs it with cmd as the default shell:
         `cmd.exe /c "COMMAND"` (quotes added, nothing escaped), so the `/c` rule strips
         exactly that added pair and COMMAND itself keeps its quotes. Code page 437."""
@@ -110,9 +120,15 @@ class LabHost:
     def _count(self) -> None:
         self.counters["commands"] = self.counters.get("commands", 0) + 1
 
-    def _run(self, line: str, stdin: bytes | None, hook: Callable[[str], None] | None,
-             count: Callable[[], None] | None, codepage: int,
-             listeners: tuple[Listener | None, Listener | None]) -> ExecResult:
+    def _run(
+        self,
+        line: str,
+        stdin: bytes | None,
+        hook: Callable[[str], None] | None,
+        count: Callable[[], None] | None,
+        codepage: int,
+        listeners: tuple[Listener | None, Listener | None],
+    ) -> ExecResult:
         if codepage not in CODEPAGES:
             codepage = DEFAULT_CODEPAGE
         console = Console(codepage)

@@ -29,9 +29,16 @@ DROP = Reply(0, drop=True)
 MAX_HEADER = 64 * 1024
 MAX_BODY = 4 * 1024 * 1024
 IO_TIMEOUT = 30.0
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
-            500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
 
 
 class ConnectionGone(Exception):

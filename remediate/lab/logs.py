@@ -19,14 +19,14 @@ Emit = Callable[[int, str, list[str]], None]
 class Incident:
     """Hijack evidence planted in a host's logs (the ground truth the audit must find)."""
 
-    hijacked: str | None = None          # account authenticating from many IPs and spamming
+    hijacked: str | None = None  # account authenticating from many IPs and spamming
     hijack_ips: int = 0
     spam_messages: int = 0
-    storm_target: str | None = None      # account under a failed-auth storm
+    storm_target: str | None = None  # account under a failed-auth storm
     storm_ip: str = "203.0.113.66"
     storm_failures: int = 0
     spool_messages: int = 0
-    trace_ip: str = ""                   # the first spam session: what a blacklist report shows
+    trace_ip: str = ""  # the first spam session: what a blacklist report shows
     trace_message_id: str = ""
 
     def to_json(self) -> dict[str, object]:
@@ -43,8 +43,14 @@ class LogPlan:
     day: dt.date
 
 
-def install_logs(state: HostState, mailsite_dir: str, users: list[str], incident: Incident,
-                 seed: str, now: dt.datetime) -> None:
+def install_logs(
+    state: HostState,
+    mailsite_dir: str,
+    users: list[str],
+    incident: Incident,
+    seed: str,
+    now: dt.datetime,
+) -> None:
     """Register the logs of the LOG_DAYS days before `now` and the spool of `state`.
 
     The incident happens on the last day; log contents are built on first read.
@@ -98,8 +104,11 @@ def render(plan: LogPlan, service: str) -> str:
 def _normal(rng: random.Random, service: str, user: str) -> list[str]:
     lines = ["CONNECT", f"AUTH-OK {user}"]
     if service == "SMTP":
-        lines += [f"MAIL-FROM <{user}>", f"RCPT-TO <{_recipient(rng)}>",
-                  f"QUEUED <{rng.getrandbits(48):012x}@lab>"]
+        lines += [
+            f"MAIL-FROM <{user}>",
+            f"RCPT-TO <{_recipient(rng)}>",
+            f"QUEUED <{rng.getrandbits(48):012x}@lab>",
+        ]
     return lines + ["DISCONNECT"]
 
 
@@ -124,17 +133,32 @@ def _incident(inc: Incident, rng: random.Random, service: str, emit: Emit) -> No
                     message_id = f"{rng.getrandbits(48):012x}@lab"
                     if n == 0 and k == 0 and inc.trace_message_id:
                         message_id = inc.trace_message_id
-                    lines += [f"MAIL-FROM <{inc.hijacked}>",
-                              f"RCPT-TO <victim{rng.randrange(10**6)}@mailbox{n}.example>",
-                              f"QUEUED <{message_id}>"]
+                    lines += [
+                        f"MAIL-FROM <{inc.hijacked}>",
+                        f"RCPT-TO <victim{rng.randrange(10**6)}@mailbox{n}.example>",
+                        f"QUEUED <{message_id}>",
+                    ]
             emit(rng.randrange(40000, 80000), ip, lines + ["DISCONNECT"])
     if inc.storm_target and service in ("SMTP", "POP3"):
         for _ in range(inc.storm_failures // 2):
-            emit(rng.randrange(3600, 7200), inc.storm_ip,
-                 ["CONNECT", f"AUTH-FAIL {inc.storm_target}", "DISCONNECT"])
+            emit(
+                rng.randrange(3600, 7200),
+                inc.storm_ip,
+                ["CONNECT", f"AUTH-FAIL {inc.storm_target}", "DISCONNECT"],
+            )
 
 
 def _public_prefix(n: int) -> str:
-    prefixes = ("198.51.100", "203.0.113", "192.0.2", "185.220.101", "45.155.205", "91.240.118",
-                "103.75.201", "177.54.144", "41.216.186", "5.188.206")
+    prefixes = (
+        "198.51.100",
+        "203.0.113",
+        "192.0.2",
+        "185.220.101",
+        "45.155.205",
+        "91.240.118",
+        "103.75.201",
+        "177.54.144",
+        "41.216.186",
+        "5.188.206",
+    )
     return prefixes[n % len(prefixes)]

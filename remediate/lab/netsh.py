@@ -12,8 +12,14 @@ DASHES = "-" * 70
 _DIRS = {"in": "In", "out": "Out"}
 _ACTIONS = {"allow": "Allow", "block": "Block", "bypass": "Bypass"}
 _PROFILES = {"domain": "Domain", "private": "Private", "public": "Public"}
-_IP_KEYWORDS = {"any": "Any", "localsubnet": "LocalSubnet", "dns": "DNS", "dhcp": "DHCP",
-                "wins": "WINS", "defaultgateway": "DefaultGateway"}
+_IP_KEYWORDS = {
+    "any": "Any",
+    "localsubnet": "LocalSubnet",
+    "dns": "DNS",
+    "dhcp": "DHCP",
+    "wins": "WINS",
+    "defaultgateway": "DefaultGateway",
+}
 
 
 class NetshError(Exception):
@@ -24,8 +30,9 @@ def run(state: HostState, argv: list[str]) -> ProgramResult:
     """`netsh advfirewall firewall VERB rule key=value ...`."""
     words = [a.lower() for a in argv[1:5]]
     if words[:2] != ["advfirewall", "firewall"] or len(words) < 4 or words[3] != "rule":
-        return ProgramResult(1, lines("The following command was not found: "
-                                      + " ".join(argv[1:]) + "."))
+        return ProgramResult(
+            1, lines("The following command was not found: " + " ".join(argv[1:]) + ".")
+        )
     verb = words[2]
     try:
         params, flags = _params(argv[5:])
@@ -38,8 +45,9 @@ def run(state: HostState, argv: list[str]) -> ProgramResult:
             return _delete(state, params)
     except NetshError as exc:
         return ProgramResult(1, lines(str(exc), ""))
-    return ProgramResult(1, lines(f"The following command was not found: advfirewall "
-                                  f"firewall {argv[3]} rule."))
+    return ProgramResult(
+        1, lines(f"The following command was not found: advfirewall firewall {argv[3]} rule.")
+    )
 
 
 def _params(args: list[str]) -> tuple[dict[str, str], set[str]]:
@@ -55,12 +63,37 @@ def _params(args: list[str]) -> tuple[dict[str, str], set[str]]:
 
 
 _KEYS = {
-    "add": {"name", "dir", "action", "protocol", "localport", "remoteport", "localip",
-            "remoteip", "profile", "enable", "description", "program", "service",
-            "interfacetype", "edge", "security"},
+    "add": {
+        "name",
+        "dir",
+        "action",
+        "protocol",
+        "localport",
+        "remoteport",
+        "localip",
+        "remoteip",
+        "profile",
+        "enable",
+        "description",
+        "program",
+        "service",
+        "interfacetype",
+        "edge",
+        "security",
+    },
     "show": {"name", "dir", "profile", "type"},
-    "delete": {"name", "dir", "profile", "program", "service", "localip", "remoteip",
-               "localport", "remoteport", "protocol"},
+    "delete": {
+        "name",
+        "dir",
+        "profile",
+        "program",
+        "service",
+        "localip",
+        "remoteip",
+        "localport",
+        "remoteport",
+        "protocol",
+    },
 }
 _FLAGS = {"add": set(), "show": {"verbose"}, "delete": set()}
 
@@ -174,8 +207,13 @@ def _matching(state: HostState, p: dict[str, str]) -> list[FirewallRule]:
     if "dir" in p:
         direction = _choice(p["dir"], _DIRS, "dir")
         found = [r for r in found if r.direction == direction]
-    filters = {"protocol": _protocol, "localport": _port, "remoteport": _port,
-               "localip": _addresses, "remoteip": _addresses}
+    filters = {
+        "protocol": _protocol,
+        "localport": _port,
+        "remoteport": _port,
+        "localip": _addresses,
+        "remoteip": _addresses,
+    }
     for key, normalise in filters.items():
         if key in p:
             wanted = normalise(p[key])
@@ -206,8 +244,11 @@ def show_block(rule: FirewallRule, verbose: bool = True) -> str:
         ("Edge traversal", "No"),
     ]
     if verbose:
-        rows += [("InterfaceTypes", "Any"), ("Security", "NotRequired"),
-                 ("Rule source", "Local Setting")]
+        rows += [
+            ("InterfaceTypes", "Any"),
+            ("Security", "NotRequired"),
+            ("Rule source", "Local Setting"),
+        ]
     rows.append(("Action", rule.action))
     text = _row("Rule Name", rule.name) + DASHES + "\r\n"
     return text + "".join(_row(label, value) for label, value in rows)

@@ -16,19 +16,92 @@ from remediate.lab.state import TEMPLATE, Domain, FirewallRule, HostState, Mailb
 
 LAB_USER = "labadmin"
 EGRESS_RULE = "Block outbound SMTP except mail servers"
-ROLE_NAMES = ("test", "root", "admin", "administrator", "sales", "info", "support",
-              "webmaster", "guest", "demo", "user", "office", "noreply", "abuse", "postmaster")
+ROLE_NAMES = (
+    "test",
+    "root",
+    "admin",
+    "administrator",
+    "sales",
+    "info",
+    "support",
+    "webmaster",
+    "guest",
+    "demo",
+    "user",
+    "office",
+    "noreply",
+    "abuse",
+    "postmaster",
+)
 # Most hostile first: a small mail001 still gets the worst of them.
 HOSTILE_NAMES = (
-    "a&b^c%d!e\"f'g(h)", "sales & marketing", "x%PATH%y", "josé.müller", "john smith",
-    'quote"name', "o'brien", "caret^name", "bang!name!", "(paren)name", "100%", "日本語",
+    "a&b^c%d!e\"f'g(h)",
+    "sales & marketing",
+    "x%PATH%y",
+    "josé.müller",
+    "john smith",
+    'quote"name',
+    "o'brien",
+    "caret^name",
+    "bang!name!",
+    "(paren)name",
+    "100%",
+    "日本語",
 )
-COMMON_PASSWORDS = ("password", "123456", "qwerty", "letmein", "welcome1", "Passw0rd",
-                    "abc123", "iloveyou", "summer2024", "changeme")
-FIRST = ("anna", "ben", "carla", "david", "emma", "felix", "greta", "hugo", "ida", "jonas",
-         "karl", "lena", "mia", "noah", "olga", "paul", "rosa", "sven", "tina", "uwe")
-LAST = ("adams", "baker", "clark", "davis", "evans", "fischer", "garcia", "hall", "ivanov",
-        "jones", "king", "lopez", "meyer", "nash", "ortiz", "price", "quinn", "reed")
+COMMON_PASSWORDS = (
+    "password",
+    "123456",
+    "qwerty",
+    "letmein",
+    "welcome1",
+    "Passw0rd",
+    "abc123",
+    "iloveyou",
+    "summer2024",
+    "changeme",
+)
+FIRST = (
+    "anna",
+    "ben",
+    "carla",
+    "david",
+    "emma",
+    "felix",
+    "greta",
+    "hugo",
+    "ida",
+    "jonas",
+    "karl",
+    "lena",
+    "mia",
+    "noah",
+    "olga",
+    "paul",
+    "rosa",
+    "sven",
+    "tina",
+    "uwe",
+)
+LAST = (
+    "adams",
+    "baker",
+    "clark",
+    "davis",
+    "evans",
+    "fischer",
+    "garcia",
+    "hall",
+    "ivanov",
+    "jones",
+    "king",
+    "lopez",
+    "meyer",
+    "nash",
+    "ortiz",
+    "price",
+    "quinn",
+    "reed",
+)
 DOMAIN_SHAPES = ("example{}.com", "example{}.org", "shop.example{}.net")
 DORMANT_DAYS = 90
 
@@ -56,12 +129,12 @@ def lab_now() -> dt.datetime:
     return _PROCESS_NOW
 
 
-_PROCESS_NOW = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0,
-                                                        microsecond=0)
+_PROCESS_NOW = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def build_fleet(hosts: int, workstations: int, mailboxes: int, seed: int,
-                now: dt.datetime | None = None) -> list[LabHost]:
+def build_fleet(
+    hosts: int, workstations: int, mailboxes: int, seed: int, now: dt.datetime | None = None
+) -> list[LabHost]:
     """MailSite servers mail001.. then workstations ws001.., all deterministic from `seed`."""
     when = now or lab_now()
     fleet = [build_mailsite(i, mailboxes, seed, when) for i in range(1, hosts + 1)]
@@ -84,8 +157,14 @@ def build_mailsite(index: int, mailboxes: int, seed: int, now: dt.datetime) -> L
         FirewallRule("MailSite SMTP (TCP-In)", "In", "Allow", "TCP", localport="25"),
         FirewallRule("MailSite IMAP (TCP-In)", "In", "Allow", "TCP", localport="143,993"),
         FirewallRule("MailSite POP3 (TCP-In)", "In", "Allow", "TCP", localport="110,995"),
-        FirewallRule("Windows Remote Management (HTTP-In)", "In", "Allow", "TCP",
-                     localport="5985", grouping="Windows Remote Management"),
+        FirewallRule(
+            "Windows Remote Management (HTTP-In)",
+            "In",
+            "Allow",
+            "TCP",
+            localport="5985",
+            grouping="Windows Remote Management",
+        ),
     ]
     domains = planter.domains(state, index)
     planter.populate(domains, mailboxes, index)
@@ -93,11 +172,16 @@ def build_mailsite(index: int, mailboxes: int, seed: int, now: dt.datetime) -> L
     incident = planter.incident(domains, f"{seed}:{name}")
     planter.truth["incident"] = incident.to_json()
     planter.truth["now"] = now.strftime(TIME_FORMAT)
-    users = [f"{m.name}@{d.name}" for d in domains for m in d.mailboxes.values()
-             if "LastLogin" in m.properties][:60]
+    users = [
+        f"{m.name}@{d.name}"
+        for d in domains
+        for m in d.mailboxes.values()
+        if "LastLogin" in m.properties
+    ][:60]
     install_logs(state, MSBOX_DIR, users, incident, f"{seed}:{name}", now)
-    state.truth = {k: (sorted(v) if isinstance(v, list) else v)
-                   for k, v in sorted(planter.truth.items())}
+    state.truth = {
+        k: (sorted(v) if isinstance(v, list) else v) for k, v in sorted(planter.truth.items())
+    }
     return LabHost(state)
 
 
@@ -114,9 +198,13 @@ class Planter:
         self.everything = everything
         self.chance = 1.0 if everything else 0.5
         self.truth: dict[str, object] = {
-            "weak_passwords": {}, "templates_without_reply_once": [], "reply_once_off": [],
-            "reply_once_explicit_on": [], "dormant_role_accounts": [],
-            "already_login_disabled": [], "hostile_mailboxes": [],
+            "weak_passwords": {},
+            "templates_without_reply_once": [],
+            "reply_once_off": [],
+            "reply_once_explicit_on": [],
+            "dormant_role_accounts": [],
+            "already_login_disabled": [],
+            "hostile_mailboxes": [],
         }
 
     def note(self, key: str, item: str, reason: str = "") -> None:
@@ -201,16 +289,20 @@ class Planter:
         self.overrides(persons, hostile)
         self.dormant(boxes)
         for domain, mailbox in persons:
-            if self.rng.random() < 0.04:   # scales with M
+            if self.rng.random() < 0.04:  # scales with M
                 self.weaken((domain, mailbox), "common", self.rng.choice(COMMON_PASSWORDS))
 
-    def weak_passwords(self, boxes: list[Target], persons: list[Target],
-                       hostile: list[Target]) -> None:
+    def weak_passwords(
+        self, boxes: list[Target], persons: list[Target], hostile: list[Target]
+    ) -> None:
         by_name = {m.name: (d, m) for d, m in boxes}
         plans = [
             ("empty", by_name.get("test") or self.pick(persons), ""),
-            ("common", by_name.get("sales") or self.pick(persons),
-             self.rng.choice(COMMON_PASSWORDS)),
+            (
+                "common",
+                by_name.get("sales") or self.pick(persons),
+                self.rng.choice(COMMON_PASSWORDS),
+            ),
             ("name", self.pick(persons), None),
             ("common", by_name.get("sales & marketing") or self.pick(hostile), "letmein"),
         ]
@@ -231,8 +323,9 @@ class Planter:
     def overrides(self, persons: list[Target], hostile: list[Target]) -> None:
         for target in (self.pick(persons), self.pick(hostile)):
             if target is not None and self.rng.random() < self.chance:
-                target[1].properties.update(EnableAutoReply=1, ReplyOnce=0,
-                                            Message="Back on Monday.")
+                target[1].properties.update(
+                    EnableAutoReply=1, ReplyOnce=0, Message="Back on Monday."
+                )
                 self.note("reply_once_off", _address(*target))
         on = self.pick([p for p in persons if p[1].properties.get("ReplyOnce") is None])
         if on is not None and self.rng.random() < self.chance:
@@ -243,12 +336,14 @@ class Planter:
         rng = self.rng
         for domain, mailbox in boxes:
             # `info` stays in use on mail001: a role account that is not dormant.
-            if mailbox.name not in ROLE_NAMES or rng.random() >= self.chance or (
-                self.everything and mailbox.name == "info"
+            if (
+                mailbox.name not in ROLE_NAMES
+                or rng.random() >= self.chance
+                or (self.everything and mailbox.name == "info")
             ):
                 continue
             if rng.random() < 0.3:
-                mailbox.properties.pop("LastLogin", None)   # never logged in
+                mailbox.properties.pop("LastLogin", None)  # never logged in
             else:
                 mailbox.properties["LastLogin"] = self.login(rng.randrange(DORMANT_DAYS + 1, 900))
             self.note("dormant_role_accounts", _address(domain, mailbox))
@@ -262,10 +357,18 @@ class Planter:
         rng = self.rng
         if not self.everything and rng.random() >= 0.3:
             return Incident()
-        persons = [f"{m.name}@{d.name}" for d in domains for m in d.mailboxes.values()
-                   if "." in m.name and m.name not in HOSTILE_NAMES]
-        targets = [f"{m.name}@{d.name}" for d in domains for m in d.mailboxes.values()
-                   if m.name in ("admin", "administrator", "root", "info")]
+        persons = [
+            f"{m.name}@{d.name}"
+            for d in domains
+            for m in d.mailboxes.values()
+            if "." in m.name and m.name not in HOSTILE_NAMES
+        ]
+        targets = [
+            f"{m.name}@{d.name}"
+            for d in domains
+            for m in d.mailboxes.values()
+            if m.name in ("admin", "administrator", "root", "info")
+        ]
         if not persons:
             return Incident()
         digest = hashlib.sha256(f"{seed}:trace".encode()).hexdigest()
@@ -306,18 +409,44 @@ def build_workstation(index: int, mail_ips: list[str], seed: int) -> LabHost:
     state = HostState(name, "workstation", workstation_ip(index), LAB_USER)
     install_windows(state)
     state.firewall += [
-        FirewallRule("Core Networking - DNS (UDP-Out)", "Out", "Allow", "UDP",
-                     remoteport="53", grouping="Core Networking"),
-        FirewallRule("Remote Desktop - User Mode (TCP-In)", "In", "Allow", "TCP",
-                     localport="3389", grouping="Remote Desktop"),
-        FirewallRule("Windows Remote Management (HTTP-In)", "In", "Allow", "TCP",
-                     localport="5985", grouping="Windows Remote Management"),
+        FirewallRule(
+            "Core Networking - DNS (UDP-Out)",
+            "Out",
+            "Allow",
+            "UDP",
+            remoteport="53",
+            grouping="Core Networking",
+        ),
+        FirewallRule(
+            "Remote Desktop - User Mode (TCP-In)",
+            "In",
+            "Allow",
+            "TCP",
+            localport="3389",
+            grouping="Remote Desktop",
+        ),
+        FirewallRule(
+            "Windows Remote Management (HTTP-In)",
+            "In",
+            "Allow",
+            "TCP",
+            localport="5985",
+            grouping="Windows Remote Management",
+        ),
     ]
     has_rule = index % 3 == 0 and rng.random() < 0.9
     if has_rule and mail_ips:
-        state.firewall.append(FirewallRule(
-            EGRESS_RULE, "Out", "Block", "TCP", remoteport="25",
-            remoteip=complement(mail_ips), profiles="Domain,Private,Public"))
+        state.firewall.append(
+            FirewallRule(
+                EGRESS_RULE,
+                "Out",
+                "Block",
+                "TCP",
+                remoteport="25",
+                remoteip=complement(mail_ips),
+                profiles="Domain,Private,Public",
+            )
+        )
     state.truth = {"egress_block_rule": has_rule and bool(mail_ips)}
     return LabHost(state)
 

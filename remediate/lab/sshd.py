@@ -136,8 +136,9 @@ def run_exec(transport: LabTransport, job: _ExecJob) -> None:
         knobs.delay()
         streamer = _Streamer(channel)
         try:
-            result = knobs.execute(job.line, stdin, DEFAULT_CODEPAGE, streamer.stdout,
-                                   streamer.stderr)
+            result = knobs.execute(
+                job.line, stdin, DEFAULT_CODEPAGE, streamer.stdout, streamer.stderr
+            )
         except CommandDropped:
             streamer.flush()
             transport.close()
@@ -209,8 +210,12 @@ class LabSSHServer(paramiko.ServerInterface):
 
 
 def serve_connection(
-    sock: socket.socket, knobs: HostKnobs, host_key: paramiko.PKey, executor: Executor,
-    live: set[paramiko.Transport], live_lock: threading.Lock,
+    sock: socket.socket,
+    knobs: HostKnobs,
+    host_key: paramiko.PKey,
+    executor: Executor,
+    live: set[paramiko.Transport],
+    live_lock: threading.Lock,
 ) -> None:
     """Start paramiko's server side on an accepted socket (negotiation runs on its own thread)."""
     knobs.count("connections")

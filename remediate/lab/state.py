@@ -115,9 +115,9 @@ class FirewallRule:
     """One Windows Firewall rule as netsh advfirewall shows it."""
 
     name: str
-    direction: str = "Out"          # In | Out
-    action: str = "Allow"           # Allow | Block | Bypass
-    protocol: str = "Any"           # TCP | UDP | Any | ...
+    direction: str = "Out"  # In | Out
+    action: str = "Allow"  # Allow | Block | Bypass
+    protocol: str = "Any"  # TCP | UDP | Any | ...
     localport: str = "Any"
     remoteport: str = "Any"
     localip: str = "Any"
@@ -170,7 +170,7 @@ class FileSystem:
         low_pattern = pattern.lower()
         for key, (original, _, _) in self.files.items():
             if key.startswith(prefix):
-                child = original[len(prefix):].split("\\", 1)[0]
+                child = original[len(prefix) :].split("\\", 1)[0]
                 if fnmatch.fnmatchcase(child.lower(), low_pattern):
                     names.setdefault(child.lower(), child)
         return sorted(names.values(), key=str.lower)
@@ -194,7 +194,7 @@ class HostState:
     """Everything a lab host knows: mail domains, firewall rules, files and environment."""
 
     hostname: str
-    kind: str                                  # "mailsite" | "workstation"
+    kind: str  # "mailsite" | "workstation"
     ip: str
     user: str = "labadmin"
     domains: dict[str, Domain] = attrs.field(factory=dict)
@@ -227,8 +227,9 @@ class HostState:
             "kind": self.kind,
             "ip": self.ip,
             "user": self.user,
-            "domains": {d.name: d.to_json() for d in sorted(self.domains.values(),
-                                                             key=lambda d: d.name)},
+            "domains": {
+                d.name: d.to_json() for d in sorted(self.domains.values(), key=lambda d: d.name)
+            },
             "firewall": [r.to_json() for r in self.firewall],
             "env": dict(sorted(self.env.items())),
             "files": files,

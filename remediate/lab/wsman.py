@@ -83,7 +83,6 @@ class _Command:
         self.dropped = False
         self.sent = {"stdout": 0, "stderr": 0}  # output bytes already returned by Receive
 
-
     def produced(self, stream: str, data: bytes) -> None:
         """Interpreter output listener: keep it for Receive and wake a waiting Receive."""
         with self.progress:
@@ -170,7 +169,8 @@ class WSManService:
         """Answer one authenticated POST /wsman body."""
         if len(body) > MAX_ENVELOPE:
             fault = WSManFault(
-                FAULT_ENCODING_LIMIT, "w:EncodingLimit",
+                FAULT_ENCODING_LIMIT,
+                "w:EncodingLimit",
                 f"The request of {len(body)} bytes exceeds MaxEnvelopeSizekb (500).",
             )
             return Reply(500, _fault_envelope(fault, "", self.knobs.name))
@@ -182,7 +182,8 @@ class WSManService:
         try:
             if handler is None:
                 raise WSManFault(
-                    FAULT_ACTION_NOT_SUPPORTED, "a:ActionNotSupported",
+                    FAULT_ACTION_NOT_SUPPORTED,
+                    "a:ActionNotSupported",
                     f"The action is not supported by the service: {request.action}",
                 )
             return handler(request)
@@ -209,7 +210,8 @@ class WSManService:
         with self._lock:
             if len(self._shells) >= MAX_SHELLS:
                 raise WSManFault(
-                    FAULT_QUOTA_LIMIT, "w:QuotaLimit",
+                    FAULT_QUOTA_LIMIT,
+                    "w:QuotaLimit",
                     "The WS-Management service cannot process the request. This user is allowed "
                     f"a maximum number of {MAX_SHELLS} concurrent shells, which has been exceeded.",
                 )
@@ -276,7 +278,8 @@ class WSManService:
         wait = max(0.0, min(request.timeout, self.receive_wait_cap))
         if not cmd.wait(wait):
             raise WSManFault(
-                FAULT_TIMED_OUT, "w:TimedOut",
+                FAULT_TIMED_OUT,
+                "w:TimedOut",
                 "The WS-Management service cannot complete the operation within the time "
                 "specified in OperationTimeout.",
             )
@@ -309,7 +312,8 @@ class WSManService:
             shell = self._shells.get(request.shell_id or "")
         if shell is None:
             raise WSManFault(
-                FAULT_INVALID_SELECTORS, "w:InvalidSelectors",
+                FAULT_INVALID_SELECTORS,
+                "w:InvalidSelectors",
                 f"The request for the Windows Remote Shell with ShellId {request.shell_id} failed "
                 "because the shell was not found on the server.",
             )
@@ -334,7 +338,9 @@ class WSManService:
     def _run(self, cmd: _Command, stdin: bytes | None) -> None:
         try:
             cmd.result = self.knobs.execute(
-                cmd.line, stdin, cmd.codepage,
+                cmd.line,
+                stdin,
+                cmd.codepage,
                 lambda data: cmd.produced("stdout", data),
                 lambda data: cmd.produced("stderr", data),
             )
@@ -384,7 +390,8 @@ class WSManService:
 
 def _unknown_command(command_id: str) -> WSManFault:
     return WSManFault(
-        FAULT_INVALID_COMMAND, "w:InvalidSelectors",
+        FAULT_INVALID_COMMAND,
+        "w:InvalidSelectors",
         f"The command with CommandId {command_id} was not found in the shell.",
     )
 
@@ -404,12 +411,18 @@ def _parse(body: bytes) -> _Request:
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
-        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidMessageInformationHeader",
-                         "The request is not well-formed XML.") from None
+        raise WSManFault(
+            FAULT_BAD_MESSAGE,
+            "w:InvalidMessageInformationHeader",
+            "The request is not well-formed XML.",
+        ) from None
     header, soap_body = root.find("s:Header", NS), root.find("s:Body", NS)
     if root.tag != f"{{{NS['s']}}}Envelope" or header is None or soap_body is None:
-        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidMessageInformationHeader",
-                         "The request is not a SOAP 1.2 envelope.")
+        raise WSManFault(
+            FAULT_BAD_MESSAGE,
+            "w:InvalidMessageInformationHeader",
+            "The request is not a SOAP 1.2 envelope.",
+        )
     selector = header.find("w:SelectorSet/w:Selector[@Name='ShellId']", NS)
     options = {
         node.get("Name", ""): (node.text or "").strip()
@@ -433,8 +446,11 @@ def _codepage(options: dict[str, str]) -> int:
     except ValueError:
         return DEFAULT_CODEPAGE
     if page not in CODEPAGES:
-        raise WSManFault(FAULT_BAD_MESSAGE, "w:InvalidOptions",
-                         f"The code page {page} is not supported by the lab.")
+        raise WSManFault(
+            FAULT_BAD_MESSAGE,
+            "w:InvalidOptions",
+            f"The code page {page} is not supported by the lab.",
+        )
     return page
 
 

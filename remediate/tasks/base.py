@@ -91,8 +91,7 @@ class PipelinedWrites(Protocol):
         """The one command that ensures `after` (or `before` when reverting)."""
         ...
 
-    def check_write(self, host: Host, change: Change, result: CommandResult,
-                    revert: bool) -> None:
+    def check_write(self, host: Host, change: Change, result: CommandResult, revert: bool) -> None:
         """Raise HostFailed (never echoing a secret) if the write did not succeed."""
         ...
 

@@ -72,9 +72,11 @@ class Ping:
         answer = facts.get(f"diagnostic.ping:{self.data}")
         address = f"{host.name}/ping"
         # Did the echo run and bring back exactly what we sent?
-        if isinstance(answer, dict) and answer.get("rc") == 0 and _words(
-            str(answer.get("text", ""))
-        ) == _words(self.data):
+        if (
+            isinstance(answer, dict)
+            and answer.get("rc") == 0
+            and _words(str(answer.get("text", ""))) == _words(self.data)
+        ):
             yield Finding(address, f"host answers {self.data!r}", severity="info", task=self.name)
             return
         text = answer.get("text") if isinstance(answer, dict) else None

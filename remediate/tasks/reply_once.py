@@ -59,14 +59,15 @@ class ReplyOnce:
             yield from _plan_domain(host, domain, dialect, self.fix_overrides)
 
     def relevant(self, host: Host, facts: Facts) -> Any:
+        """What the changes depend on, and no more: each template's ReplyOnce and, with
+        fix_overrides, which mailboxes override it while auto reply is on. A user switching
+        auto reply on elsewhere does not make a saved plan stale."""
         dialect = Dialect.for_host(host)
         value = facts[fact_key(dialect)]
-        props = (dialect.prop("reply_once"), dialect.prop("enable_auto_reply"))
         return {
-            "properties": list(props),
-            "skipped_domains": sorted(value.get("skipped_domains", {})),
+            "property": dialect.prop("reply_once"),
             "domains": {
-                domain.name: _relevant_domain(domain, props)
+                domain.name: _relevant_domain(domain, dialect, self.fix_overrides)
                 for domain in domains_from_value(value, dialect)
             },
         }
@@ -216,16 +217,25 @@ def _plain(value: Value | None) -> Any:
     return value if number is None else number
 
 
-def _relevant_domain(domain: Domain, props: tuple[str, ...]) -> dict[str, Any]:
-    def view(mailbox: Mailbox) -> dict[str, Any]:
-        return {prop: _plain(mailbox.explicit(prop)) for prop in props}
-
-    return {
+def _relevant_domain(domain: Domain, dialect: Dialect, fix_overrides: bool) -> dict[str, Any]:
+    prop = dialect.prop("reply_once")
+    template = domain.template
+    view: dict[str, Any] = {
         "error": domain.error,
-        "template": None if domain.template is None else view(domain.template),
-        "mailboxes": {mailbox.name: view(mailbox) for mailbox in domain.mailboxes},
-        "unread": sorted({**domain.unread, **domain.skipped}),
+        "template": "missing" if template is None else _plain(template.explicit(prop)),
     }
+    if fix_overrides:
+        view["overrides"] = sorted(
+            mailbox.name for mailbox in domain.mailboxes if _overrides(domain, mailbox, dialect)
+        )
+    return view
+
+
+def _overrides(domain: Domain, mailbox: Mailbox, dialect: Dialect) -> bool:
+    """Whether the mailbox sets ReplyOnce=0 itself while its auto reply is on."""
+    own = mailbox.explicit(dialect.prop("reply_once"))
+    auto = domain.effective(mailbox, dialect.prop("enable_auto_reply")).value
+    return own is not None and dword(own) == 0 and bool(dword(auto))
 
 
 def _target(change: Change) -> tuple[str, str]:

@@ -73,11 +73,14 @@ def check_command(dialect: str, command: str) -> None:
         check_cmd_length(command)
         carets = len(command) - len(command.rstrip("^"))
         if carets % 2:
-            raise UnsafeArgument("command ends with a caret, which would join it to the next "
-                                 "line of the batch")
+            raise UnsafeArgument(
+                "command ends with a caret, which would join it to the next line of the batch"
+            )
         if open_parentheses(command) > 0:
-            raise UnsafeArgument("command leaves a parenthesis open, which would join the next "
-                                 "lines of the batch to it")
+            raise UnsafeArgument(
+                "command leaves a parenthesis open, which would join the next "
+                "lines of the batch to it"
+            )
 
 
 def open_parentheses(command: str) -> int:
@@ -176,9 +179,7 @@ def parse_output(script: BatchScript, stdout: bytes, stderr: bytes) -> ParsedBat
     return ParsedBatch(results, script.count)
 
 
-def _pieces(
-    text: str, token: str, lead: str, with_rc: bool
-) -> dict[int, tuple[str, int]]:
+def _pieces(text: str, token: str, lead: str, with_rc: bool) -> dict[int, tuple[str, int]]:
     """Map command index -> (its text, its rc) from the markers in one stream."""
     tail = r":(?P<index>\d+):(?P<rc>-?\d+)" if with_rc else r":(?P<index>\d+)"
     # `(?<!echo )`: if a command turned echo on, cmd echoes our marker commands too.
@@ -193,7 +194,7 @@ def _pieces(
         if start is None:
             continue
         rc = int(match.group("rc")) if with_rc else 0
-        pieces[int(match.group("index"))] = (text[start:match.start()], rc)
+        pieces[int(match.group("index"))] = (text[start : match.start()], rc)
         start = match.end()
     return pieces
 

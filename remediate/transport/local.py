@@ -19,15 +19,22 @@ from remediate.transport.session import Exchanged, ShellConnection, TimedOut
 
 DRAIN_SECONDS = 1.0  # how long to read what a killed session still says
 
+
 class LocalConnection(ShellConnection):
     """Runs batches in a local `sh -s` child, one child per round trip."""
 
-    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
-                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        policy: RetryPolicy | None = None,
+        max_script_bytes: int = MAX_SCRIPT_BYTES,
+    ) -> None:
         super().__init__(settings, settings.shell_type, policy, max_script_bytes)
         if self.dialect != "sh":
-            raise InputError(f"{settings.name}: the local connection speaks sh, "
-                             f"not ansible_shell_type={self.dialect}")
+            raise InputError(
+                f"{settings.name}: the local connection speaks sh, "
+                f"not ansible_shell_type={self.dialect}"
+            )
 
     def _open(self) -> None:
         """Nothing to connect."""
@@ -41,8 +48,12 @@ class LocalConnection(ShellConnection):
     def _exchange(self, command_line: str, stdin: bytes, deadline: float) -> Exchanged:
         argv = command_line.split()  # SESSION_COMMAND: a fixed argv, e.g. "sh -s"
         process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, env={**os.environ, "LC_ALL": "C.UTF-8"},
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
         )
         try:
             stdout, stderr = process.communicate(stdin, timeout=max(deadline - time.monotonic(), 0))

@@ -31,9 +31,7 @@ _NAMES = {"\x00": "NUL", "\r": "CR", "\n": "LF", "\x1a": "Ctrl-Z (0x1A)", "\x7f"
 _CMD_META = frozenset('^"&|<>()!%')
 _MSVCRT_NEEDS_QUOTES = frozenset(' \t"')
 _PROGRAM_REFUSED = frozenset('"%!')
-_POSIX_SAFE = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_"
-)
+_POSIX_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
 
 
 def quote_argv(dialect: str, argv: Sequence[str]) -> str:

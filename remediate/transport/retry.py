@@ -39,8 +39,14 @@ log = logging.getLogger("remediate.transport")
 
 T = TypeVar("T")
 
-_TLS_VERIFY_HINTS = ("certificate verify failed", "certificate_verify_failed", "hostname mismatch",
-                     "doesn't match", "self signed certificate", "self-signed certificate")
+_TLS_VERIFY_HINTS = (
+    "certificate verify failed",
+    "certificate_verify_failed",
+    "hostname mismatch",
+    "doesn't match",
+    "self signed certificate",
+    "self-signed certificate",
+)
 
 
 @attrs.frozen
@@ -88,7 +94,12 @@ def _log_retry(host: str, what: str, attempts: int) -> Callable[[tenacity.RetryC
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.warning(
             "%s: %s failed (attempt %d of %d): %s; retrying in %.1fs",
-            host, what, state.attempt_number, attempts, reason, sleep,
+            host,
+            what,
+            state.attempt_number,
+            attempts,
+            reason,
+            sleep,
         )
 
     return before_sleep
@@ -109,8 +120,11 @@ def _classify_auth(host: str, exc: BaseException) -> ConnectionFailed | None:
     if isinstance(exc, (AuthenticationError, paramiko.AuthenticationException)):
         return AuthFailed(host, "authentication failed: the credentials were refused")
     if isinstance(exc, paramiko.SSHException) and "no authentication methods" in str(exc).lower():
-        return AuthFailed(host, "authentication failed: no password or key to offer (set "
-                          "ansible_password or ansible_ssh_private_key_file)")
+        return AuthFailed(
+            host,
+            "authentication failed: no password or key to offer (set "
+            "ansible_password or ansible_ssh_private_key_file)",
+        )
     if isinstance(exc, paramiko.BadHostKeyException):
         return HostKeyRejected(host, "the host key changed")
     return None

@@ -78,8 +78,13 @@ class TimedOut(Exception):
 class ShellConnection:
     """Base of the WinRM, SSH and local connections (see the module docstring)."""
 
-    def __init__(self, settings: ConnectionSettings, dialect: str,
-                 policy: RetryPolicy | None = None, max_script_bytes: int = MAX_SCRIPT_BYTES):
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        dialect: str,
+        policy: RetryPolicy | None = None,
+        max_script_bytes: int = MAX_SCRIPT_BYTES,
+    ):
         self.settings = settings
         self.host = settings.name
         self.dialect = dialect
@@ -185,7 +190,11 @@ class ShellConnection:
         raise self._ended_early(script, parsed.results, raw.rc, safe, done)
 
     def _after_interruption(
-        self, script: BatchScript, exc: Interrupted, remaining: list[str], safe: bool,
+        self,
+        script: BatchScript,
+        exc: Interrupted,
+        remaining: list[str],
+        safe: bool,
         done: list[CommandResult],
     ) -> list[CommandResult]:
         self._drop_session()
@@ -198,7 +207,8 @@ class ShellConnection:
                 self.host,
                 f"{exc.cause.message} during a batch of writes: {in_doubt} of {script.count} "
                 "commands in doubt (they may have run); not re-sent",
-                done + parsed.results, in_doubt,
+                done + parsed.results,
+                in_doubt,
             )
         done += parsed.results
         del remaining[: len(parsed.results)]
@@ -218,16 +228,23 @@ class ShellConnection:
         return UnknownBatchOutcome(
             self.host,
             f"timed out after {limit:g}s: {in_doubt} of {script.count} commands in doubt",
-            done + parsed.results, in_doubt,
+            done + parsed.results,
+            in_doubt,
         )
 
     def _ended_early(
-        self, script: BatchScript, results: list[CommandResult], rc: int, safe: bool,
+        self,
+        script: BatchScript,
+        results: list[CommandResult],
+        rc: int,
+        safe: bool,
         done: list[CommandResult],
     ) -> Exception:
         missing = script.count - len(results)
-        text = (f"the shell session ended (rc {rc}) after {len(results)} of {script.count} "
-                f"commands: {missing} did not report")
+        text = (
+            f"the shell session ended (rc {rc}) after {len(results)} of {script.count} "
+            f"commands: {missing} did not report"
+        )
         if safe:
             return HostFailed(f"{self.host}: {text}")
         return UnknownBatchOutcome(self.host, text + " and are in doubt", done + results, missing)

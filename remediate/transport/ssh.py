@@ -50,8 +50,9 @@ class _RejectUnknown(paramiko.MissingHostKeyPolicy):
         self.host = host
         self.settings = settings
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
-                         key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         target = self.settings.known_hosts or str(user_known_hosts())
         scan = f"ssh-keyscan -p {self.settings.port} {self.settings.address} >> {target}"
         raise HostKeyRejected(
@@ -70,29 +71,41 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
         self.host = host
         self.path = path
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
-                         key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         client.get_host_keys().add(hostname, key.get_name(), key)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "a", encoding="ascii") as handle:
             handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-        log.warning("%s: trusted new SSH host key %s for %s (accept-new), saved to %s",
-                    self.host, fingerprint(key), hostname, self.path)
+        log.warning(
+            "%s: trusted new SSH host key %s for %s (accept-new), saved to %s",
+            self.host,
+            fingerprint(key),
+            hostname,
+            self.path,
+        )
 
 
 class SSHConnection(ShellConnection):
     """One SSH transport, reused for every command; one exec channel per batch."""
 
-    def __init__(self, settings: ConnectionSettings, policy: RetryPolicy | None = None,
-                 max_script_bytes: int = MAX_SCRIPT_BYTES) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        policy: RetryPolicy | None = None,
+        max_script_bytes: int = MAX_SCRIPT_BYTES,
+    ) -> None:
         # Windows OpenSSH with PowerShell as its default shell still starts `cmd /q /d`
         # for every batch, so such a host speaks the cmd dialect too.
         dialect = "sh" if settings.shell_type == "sh" else "cmd"
         super().__init__(settings, dialect, policy, max_script_bytes)
         if settings.host_key_policy not in HOST_KEY_POLICIES:
-            raise InputError(f"{settings.name}: remediate_ssh_host_key_policy must be one of "
-                             f"{', '.join(HOST_KEY_POLICIES)}, not {settings.host_key_policy!r}")
+            raise InputError(
+                f"{settings.name}: remediate_ssh_host_key_policy must be one of "
+                f"{', '.join(HOST_KEY_POLICIES)}, not {settings.host_key_policy!r}"
+            )
         self._client: paramiko.SSHClient | None = None
 
     # -- session lifecycle
@@ -101,11 +114,15 @@ class SSHConnection(ShellConnection):
         s = self.settings
         try:
             client.connect(
-                s.address, port=s.port, username=s.user,
+                s.address,
+                port=s.port,
+                username=s.user,
                 password=s.password.reveal() if s.password is not None else None,
                 key_filename=s.private_key_file,
-                timeout=s.connect_timeout, banner_timeout=s.connect_timeout,
-                auth_timeout=s.connect_timeout, channel_timeout=s.connect_timeout,
+                timeout=s.connect_timeout,
+                banner_timeout=s.connect_timeout,
+                auth_timeout=s.connect_timeout,
+                channel_timeout=s.connect_timeout,
                 allow_agent=True,
                 look_for_keys=s.password is None and s.private_key_file is None,
             )
@@ -198,8 +215,11 @@ def _pump(channel: paramiko.Channel, stdin: bytes, deadline: float, host: str) -
             if not pending:
                 channel.shutdown_write()
         progressed = _drain(channel, out, err)
-        if channel.exit_status_ready() and not channel.recv_ready() \
-                and not channel.recv_stderr_ready():
+        if (
+            channel.exit_status_ready()
+            and not channel.recv_ready()
+            and not channel.recv_stderr_ready()
+        ):
             return _finish(channel, out, err, host)
         if time.monotonic() >= deadline:
             raise TimedOut(b"".join(out), b"".join(err))
@@ -230,8 +250,7 @@ def _drain(channel: paramiko.Channel, out: list[bytes], err: list[bytes]) -> boo
     return progressed
 
 
-def _finish(channel: paramiko.Channel, out: list[bytes], err: list[bytes],
-            host: str) -> Exchanged:
+def _finish(channel: paramiko.Channel, out: list[bytes], err: list[bytes], host: str) -> Exchanged:
     rc = channel.recv_exit_status()
     stdout, stderr = b"".join(out), b"".join(err)
     if rc == -1:  # closed without an exit status: the session was cut
