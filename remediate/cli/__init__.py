@@ -51,6 +51,12 @@ def _configure_logging(verbose: int) -> None:
     logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
 
 
+def _clean(text: str) -> str:
+    from remediate.report.text import clean
+
+    return clean(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,10 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except InputError as exc:
-        print(exc.location_line(), file=sys.stderr)
+        print(_clean(exc.location_line()), file=sys.stderr)
         return exc.exit_code
     except RemediateError as exc:
-        print(f"remediate: {exc}", file=sys.stderr)
+        print(_clean(f"remediate: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("remediate: interrupted", file=sys.stderr)

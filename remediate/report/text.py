@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -23,8 +25,31 @@ STATUS_STYLE = {
 }
 
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Text from hosts (a mailbox name with ESC in it, say) made harmless for a terminal."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class SafeConsole(Console):
+    """A console that never sends a control character it did not produce itself."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(_cleaned(o) for o in objects), **kwargs)
+
+
+def _cleaned(item: Any) -> Any:
+    if isinstance(item, str):
+        return clean(item)
+    if isinstance(item, Text) and _UNSAFE.search(item.plain):
+        return Text(clean(item.plain), style=item.style)
+    return item
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _local(address: str, host: str) -> str:

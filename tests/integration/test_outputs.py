@@ -135,3 +135,20 @@ def test_readme_python_example_runs(fleet: Fleet, tmp_path: Path) -> None:
     example = readme.split("```python\n", 1)[1].split("```", 1)[0]
     scope = {"INVENTORY": str(fleet.inventory_path), "RUNS_DIR": str(tmp_path / "runs")}
     exec(compile(example, "README.md", "exec"), scope)  # noqa: S102 - our own README
+
+
+def test_a_hostile_mailbox_name_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    from remediate.lab.state import Mailbox
+
+    with Fleet.start(tmp_path / "lab", hosts=1, workstations=0, mailboxes=5, seed=6) as fleet:
+        lab = fleet.hosts["mail001"]
+        with lab.lock:
+            domain = next(iter(lab.state.domains.values()))
+            domain.add(Mailbox("evil\x1b[2J\x1b]0;owned\x07", {"ReplyOnce": 0,
+                                                              "EnableAutoReply": 1}))
+        cli = Cli(tmp_path / "runs")
+        done = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-v")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "\x07" not in done.stdout + done.stderr
+    assert "evil\\x1b[2J" in done.stdout
