@@ -94,6 +94,7 @@ class Dialect:
     @classmethod
     def for_host(cls, host: Host) -> Dialect:
         """The dialect with the host's inventory overrides; InputError for a bad value."""
+        _require_cmd(host)
         msbox = _variable(host, MSBOX_VARIABLE, DEFAULT_MSBOX)
         reason = _path_refused(msbox)
         if reason:
@@ -250,6 +251,18 @@ def check_msbox(host: Host, result: CommandResult, what: str) -> None:
     if result.rc != 0:
         raise HostFailed(
             f"{host.name}: msbox {what} failed (exit {result.rc}): {first_line(result)}"
+        )
+
+
+def _require_cmd(host: Host) -> None:
+    """msbox commands are cmd.exe lines: a MailSite host reached over SSH must say its shell
+    is cmd (Windows OpenSSH's default), or every command would go to a POSIX sh."""
+    connection = host.vars.get("ansible_connection")
+    shell = host.vars.get("ansible_shell_type", "sh")
+    if connection in ("ssh", "paramiko") and shell == "sh":
+        raise InputError(
+            f"host {host.name}: MailSite runs on Windows; for Windows OpenSSH set "
+            "ansible_shell_type: cmd (its default shell)"
         )
 
 

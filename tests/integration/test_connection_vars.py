@@ -104,3 +104,18 @@ def test_an_ssh_host_with_nothing_to_offer_is_auth_failed_tried_once(
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no password or key to offer" in done.stdout
     assert "retrying" not in done.stderr
+
+
+def test_a_mailsite_host_over_ssh_without_the_cmd_shell_is_told_so(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    inventory = rewrite(
+        fleet,
+        tmp_path / "inv.yml",
+        ansible_connection="ssh",
+        ansible_shell_type=None,
+        ansible_port="{{ lab_ssh_port }}",
+    )
+    done = cli("plan", PLAYBOOK, "-i", inventory, "-l", "mail001")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "set ansible_shell_type: cmd" in done.stdout
