@@ -52,7 +52,8 @@ KNOWN_NAMES = (
 )  # fmt: skip
 
 _PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-_DOMAIN_NAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$")
+# Letters of any script: IDN domains stored in their Unicode form (U-labels) are domains too.
+_DOMAIN_NAME = re.compile(r"^\w(?:[\w.-]{0,252})$")
 # cmd would expand or end on these inside the loop's quoted msbox path.
 _CMD_OPERATORS = set("^&|<>()")
 _PATH_REFUSED = set("\"%!'")

@@ -227,3 +227,20 @@ def test_plans_and_runs_made_with_relative_paths_work_from_anywhere(
     assert applied.returncode == 0, applied.stdout + applied.stderr
     undone = cli("rollback", cli.latest_run(), cwd=Path("/"))
     assert undone.returncode == 0, undone.stdout + undone.stderr
+
+
+def test_an_idn_domain_is_remediated_like_any_other(tmp_path: Path, cli: Cli) -> None:
+    from remediate.lab.state import Domain, Mailbox
+
+    with Fleet.start(tmp_path / "lab", hosts=1, workstations=0, mailboxes=5, seed=2) as fleet:
+        lab = fleet.hosts["mail001"]
+        with lab.lock:
+            domain = Domain("bücher.example")
+            domain.add(Mailbox("MailboxTemplate", {"EnableAutoReply": 0}))
+            domain.add(Mailbox("jürgen", {}))
+            lab.state.domains[domain.name] = domain
+        planned = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path))
+        assert "mailbox:MailboxTemplate@bücher.example/ReplyOnce" in planned.stdout
+        assert cli("run", PLAYBOOK, "-i", str(fleet.inventory_path)).returncode == 0
+        template = fleet.state("mail001")["domains"]["bücher.example"]["MailboxTemplate"]
+        assert template["ReplyOnce"] == 1
