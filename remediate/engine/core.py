@@ -327,6 +327,15 @@ def _interruptible(
         ) from None
 
 
+def _inventory_host(inventory: Any, name: str, advice: str) -> Any:
+    """The inventory's host of that name, or one line saying what to do about it."""
+    if name not in inventory.hosts:
+        raise InputError(
+            f"host {name} is not in the inventory ({', '.join(inventory.sources)}); {advice}"
+        )
+    return inventory.get_host(name)
+
+
 def _rank(status: str) -> int:
     order = ("ok", "skipped", "changed", "stale", "unreachable", "failed")
     return order.index(status) if status in order else 0
@@ -428,7 +437,9 @@ def apply_saved(
         index = int(p_meta["index"])
         targets = []
         for hp in (h for h in plan.hosts if h.play == index and h.status == "planned"):
-            host = inventory.get_host(hp.host)
+            host = _inventory_host(
+                inventory, hp.host, "plan again, or give -i an inventory that has it"
+            )
             bound = tuple(
                 BoundTask(t, create_task(registry, t.type_name, t.args)) for t in hp.tasks
             )
@@ -450,7 +461,8 @@ def apply_saved(
             "inventory": list(plan.inventory),
             **meta,
             "playbook_digest": plan.playbook_digest,
-            "inventory_digest": plan.inventory_digest,
+            "inventory_digest": inventory.digest(),
+            "plan_inventory_digest": plan.inventory_digest,
             "plan_created": plan.created,
         },
         options,

@@ -8,7 +8,15 @@ from typing import Any
 import attrs
 
 from remediate.engine import hostwork
-from remediate.engine.core import Options, _finish_run, _locked, _Run, _start_run, create_task
+from remediate.engine.core import (
+    Options,
+    _finish_run,
+    _inventory_host,
+    _locked,
+    _Run,
+    _start_run,
+    create_task,
+)
 from remediate.engine.hostwork import Target
 from remediate.engine.journal import Record
 from remediate.engine.planning import BoundTask, plan_tasks, show
@@ -88,7 +96,9 @@ def _targets(
     inventory: Any, host: str, entries: Sequence[Entry], options: Options
 ) -> list[tuple[Target, list[Entry]]]:
     """The host's entries in groups of one play each (newest first), with that play's tasks."""
-    found = inventory.get_host(host)
+    found = _inventory_host(
+        inventory, host, "give -i an inventory that has it, or leave it out with -l '!" + host + "'"
+    )
     settings = hostwork.resolve_settings(found, options.extra_vars)
     groups: list[tuple[int, list[Entry]]] = []
     for entry in entries:
