@@ -75,7 +75,7 @@ def mask_dict(value: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(\b[\w.-]*(?:password|passwd|_pass|secret|token)\b['\"]?\s*[=:]\s*)\S.*"
+    r"(?i)(\b[\w.-]*(?:password|passwd|_pass|secret|token)\b['\"]?(?:\s*[=:]\s*|\s+))\S.*"
 )
 
 

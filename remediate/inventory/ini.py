@@ -88,7 +88,7 @@ class _IniParser:
             self._enter_section(match.group(1), match.group(2))
         elif line.startswith("[") and line.endswith("]"):
             self._fail(
-                f"invalid section entry: {line!r}; make sure there are no spaces "
+                f"invalid section entry: {mask_assignments(line)!r}; make sure there are no spaces "
                 "or other invalid characters in the section name"
             )
         elif self.state == "hosts":
@@ -100,7 +100,7 @@ class _IniParser:
             self._child_line(line)
 
     def _fail(self, message: str) -> NoReturn:
-        raise IniError(mask_assignments(message), self.line_number)
+        raise IniError(message, self.line_number)
 
     def _enter_section(self, name: str, kind: str | None) -> None:
         # Ansible (TRANSFORM_INVALID_GROUP_CHARS=never) keeps names like web-servers as written.
@@ -131,7 +131,7 @@ class _IniParser:
     def _child_line(self, line: str) -> None:
         match = _GROUP_NAME.match(line)
         if not match:
-            self._fail(f"expected group name, got: {line}")
+            self._fail(f"expected group name, got: {mask_assignments(line)}")
         child = match.group(1)
         if child in self.graph.groups:
             self.graph.add_child(self.group, child)
@@ -155,7 +155,7 @@ class _IniParser:
 
     def _variable_definition(self, line: str) -> tuple[str, Any]:
         if "=" not in line:
-            self._fail(f"expected key=value, got: {line}")
+            self._fail(f"expected key=value, got: {mask_assignments(line)}")
         key, value = line.split("=", 1)
         return key.strip(), self._parse_value(value.strip())
 
@@ -163,14 +163,16 @@ class _IniParser:
         try:
             tokens = shlex.split(line, comments=True)
         except ValueError as exc:
-            self._fail(f"error parsing host definition {line!r}: {exc}")
+            self._fail(f"error parsing host definition {mask_assignments(line)!r}: {exc}")
         if not tokens:
-            self._fail(f"expected a host name, got: {line}")
+            self._fail(f"expected a host name, got: {mask_assignments(line)}")
         names, port = self._expand(tokens[0])
         variables: dict[str, Any] = {}
         for token in tokens[1:]:
             if "=" not in token:
-                self._fail(f"expected key=value host variable assignment, got: {token}")
+                self._fail(
+                    f"expected key=value host variable assignment, got: {mask_assignments(token)}"
+                )
             key, value = token.split("=", 1)
             variables[key] = self._parse_value(value)
         for name in names:
@@ -194,7 +196,7 @@ class _IniParser:
         except (ValueError, SyntaxError):
             return text
         except Exception as exc:  # Ansible fails the whole file on these (e.g. {[]: 1})
-            self._fail(f"cannot evaluate value {text!r}: {type(exc).__name__}: {exc}")
+            self._fail(f"cannot evaluate a value ({type(exc).__name__}; value not shown)")
         return _coerce(value)
 
 

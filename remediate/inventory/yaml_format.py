@@ -132,7 +132,13 @@ def load_yaml(data: bytes, path: str) -> Any:
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, path) from None
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_EXPANDED:
+            raise InputError("YAML too large once aliases are expanded (an alias bomb?)",
+                             path, node.start_mark.line + 1, node.start_mark.column + 1)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -145,6 +151,25 @@ def load_yaml(data: bytes, path: str) -> Any:
         raise InputError("YAML nesting too deep", path, 1, 1) from None
     finally:
         loader.dispose()
+
+
+MAX_EXPANDED = 1_000_000  # nodes after alias expansion: stops "billion laughs" documents
+
+
+def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """How many nodes the document holds once every alias is expanded (memoized, so a bomb
+    is measured without being expanded)."""
+    if id(node) in seen:
+        return seen[id(node)]
+    seen[id(node)] = MAX_EXPANDED + 1  # a node inside itself: refused as too large
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    else:
+        size = 1
+    seen[id(node)] = min(size, MAX_EXPANDED + 1)
+    return seen[id(node)]
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> InputError:

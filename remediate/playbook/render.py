@@ -157,7 +157,7 @@ def _key_values(item: str) -> dict[str, str]:
     try:
         words = shlex.split(item)
     except ValueError as exc:
-        raise InputError(mask_assignments(f"{show(item)}: {exc}"), "-e") from None
+        raise InputError(f"{mask_assignments(show(item))}: {exc}", "-e") from None
     if not words:
         raise InputError("expected KEY=VALUE, a YAML mapping or @FILE, got nothing", "-e")
     values: dict[str, str] = {}
