@@ -32,5 +32,5 @@ def test_secret_never_prints() -> None:
     secret = Secret(canary)
     assert canary not in str(secret)
     assert canary not in repr(secret)
-    assert canary not in f"{secret} {secret!r} {[secret]} {({'p': secret})}"
+    assert canary not in f"{secret} {secret!r} {[secret]} { ({'p': secret}) }"
     assert secret.reveal() == canary

@@ -16,7 +16,7 @@ from remediate.errors import EXIT_CHANGES_PENDING, EXIT_OK, InputError
 from remediate.model import Plan, RunResult
 from remediate.report import machine, text
 from remediate.report.progress import HostProgress
-from remediate.secrets import mask_assignments
+from remediate.secrets import MASK, mask_assignments
 
 
 def register(sub: Any) -> None:
@@ -311,10 +311,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             text.print_plan(made, out)
         if args.out:
+            secret = sorted(k for k, v in made.extra_vars.items() if v == MASK)
+            again = "".join(f" -e {name}=..." for name in secret)
             out.print(
-                f"Saved the plan to {args.out}; apply it with: remediate apply {args.out}",
+                f"Saved the plan to {args.out}; apply it with: remediate apply {args.out}{again}",
                 markup=False,
             )
+            if made.failed:
+                out.print(
+                    f"{sum(1 for h in made.hosts if h.failed)} host(s) could not be planned; "
+                    "apply leaves them alone: plan again once they answer",
+                    markup=False,
+                )
     if args.junit:
         from remediate.api import _as_check
 

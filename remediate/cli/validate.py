@@ -7,12 +7,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from remediate.errors import EXIT_OK
+from remediate.engine.core import select_hosts
+from remediate.engine.hostwork import resolve_settings
+from remediate.errors import EXIT_OK, InputError
 from remediate.model import Host
 from remediate.playbook import (
     Play,
     Playbook,
     TaskCall,
+    check_tags,
     groups_from_inventory_json,
     parse_extra_vars,
     render_hosts,
@@ -77,19 +80,25 @@ def run_validate(args: argparse.Namespace) -> int:
         listing = json.loads(listing)
     groups = groups_from_inventory_json(listing)
     tags, skip_tags = _split(args.tags), _split(args.skip_tags)
+    check_tags(playbook.plays, tags, skip_tags)
     lines = [f"playbook: {playbook.path}"]
     all_hosts: set[str] = set()
     rendered = 0
     for number, play in enumerate(playbook.plays, 1):
         pattern = render_hosts(play, extra_vars)
-        hosts: list[Host] = list(inventory.select(pattern, args.limit))
+        hosts: list[Host] = list(select_hosts(inventory, play, pattern, args.limit))
         calls = select_tasks(play, tags, skip_tags)
         for host in hosts:
+            resolve_settings(host, extra_vars)  # connection variables hold, as plan needs
             for call in calls:
                 render_task(call, play, host, registry, extra_vars, groups)
                 rendered += 1
         all_hosts.update(host.name for host in hosts)
         lines.extend(_describe(number, play, pattern, hosts, calls))
+    if args.limit is not None and not all_hosts:
+        raise InputError(f"--limit {args.limit!r} leaves no hosts to target")
+    if not all_hosts:
+        raise InputError("no play matches any host of the inventory", str(playbook.path))
     plays = len(playbook.plays)
     lines.append("")
     lines.append(

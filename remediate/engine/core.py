@@ -76,13 +76,14 @@ def now() -> str:
 
 def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets]:
     """Select hosts and render every task's arguments for every host (input errors surface here)."""
-    from remediate.playbook import render_args, render_hosts, render_task, select_tasks
+    from remediate.playbook import check_tags, render_args, render_hosts, render_task, select_tasks
 
     registry = options.tasks()
+    check_tags(playbook.plays, options.tags, options.skip_tags)
     groups = group_members(inventory)
     plays = []
     for p_index, play in enumerate(playbook.plays):
-        hosts = inventory.select(render_hosts(play, options.extra_vars), options.limit)
+        hosts = select_hosts(inventory, play, render_hosts(play, options.extra_vars), options.limit)
         calls = select_tasks(play, options.tags, options.skip_tags)
         targets = []
         for host in hosts:
@@ -104,9 +105,38 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
             host_deadline=options.host_deadline,
         )
         plays.append(PlayTargets(p_index, play.name, policy, tuple(targets)))
-    if options.limit and not any(p.targets for p in plays):
+    if options.limit is not None and not any(p.targets for p in plays):
         raise InputError(f"--limit {options.limit!r} leaves no hosts to target")
+    if not any(p.targets for p in plays):
+        patterns = ", ".join(repr(play.hosts) for play in playbook.plays)
+        raise InputError(
+            f"no play matches any host of the inventory (hosts: {patterns})", str(playbook.path)
+        )
     return plays
+
+
+def select_hosts(inventory: Any, play: Any, pattern: str, limit: str | None) -> list[Any]:
+    """The play's hosts under --limit; a bad pattern is reported at the play's `hosts:`."""
+    if limit is not None and not limit.strip(" ,"):
+        raise InputError("--limit is empty; give a host pattern (or leave --limit out)")
+    if limit is not None and limit.startswith("@"):
+        _check_limit_file(limit[1:])
+    try:
+        return list(inventory.select(pattern, limit))
+    except InputError as exc:
+        if exc.path is not None or limit is not None and limit.startswith("@"):
+            raise
+        where = play.location
+        raise InputError(f"hosts: {exc.message}", where.path, where.line, where.col) from None
+
+
+def _check_limit_file(path: str) -> None:
+    try:
+        names = Path(path).read_text(encoding="utf-8").split()
+    except OSError as exc:
+        raise InputError(f"--limit @{path}: {exc.strerror or exc}") from None
+    if not names:
+        raise InputError(f"--limit @{path}: the file names no host")
 
 
 def group_members(inventory: Any) -> dict[str, list[str]]:

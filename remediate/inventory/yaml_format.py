@@ -136,8 +136,12 @@ def load_yaml(data: bytes, path: str) -> Any:
         if node is None:
             return None
         if _expanded_size(node, {}) > MAX_EXPANDED:
-            raise InputError("YAML too large once aliases are expanded (an alias bomb?)",
-                             path, node.start_mark.line + 1, node.start_mark.column + 1)
+            raise InputError(
+                "YAML too large once aliases are expanded (an alias bomb?)",
+                path,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

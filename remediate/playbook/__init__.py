@@ -12,7 +12,7 @@ from remediate.playbook.render import (
     render_hosts,
     render_task,
 )
-from remediate.playbook.tags import effective_tags, select_tasks, should_run
+from remediate.playbook.tags import check_tags, effective_tags, select_tasks, should_run
 from remediate.playbook.yamlnodes import Location
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Location",
     "Play",
     "Playbook",
+    "check_tags",
     "TaskCall",
     "effective_tags",
     "groups_from_inventory_json",

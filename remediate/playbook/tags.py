@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
+from remediate.errors import InputError
 from remediate.playbook.loader import Play, TaskCall
 
 UNTAGGED = frozenset({"untagged"})
@@ -43,3 +45,24 @@ def select_tasks(
     """The play's tasks that run for these --tags (none means 'all') and --skip-tags."""
     only = tuple(tags) or ("all",)
     return [call for call in play.tasks if should_run(effective_tags(play, call), only, skip_tags)]
+
+
+SPECIAL_TAGS = frozenset({"all", "tagged", "untagged", "always", "never"})
+
+
+def check_tags(plays: Sequence[Play], tags: Sequence[str], skip_tags: Sequence[str]) -> None:
+    """Refuse a --tags/--skip-tags name no play or task carries: a typo would otherwise select
+    nothing, and an empty plan reads as a clean fleet."""
+    known = {tag for play in plays for tag in play.tags}
+    known |= {tag for play in plays for call in play.tasks for tag in call.tags}
+    for flag, names in (("--tags", tags), ("--skip-tags", skip_tags)):
+        for name in names:
+            if name in known or name in SPECIAL_TAGS:
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listing = ", ".join(sorted(known)) or "none"
+            raise InputError(
+                f"{flag}: no play or task has the tag {name!r}{hint} "
+                f"(tags in this playbook: {listing})"
+            )

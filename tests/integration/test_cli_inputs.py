@@ -75,3 +75,37 @@ def test_the_api_takes_tags_as_the_cli_does_and_checks_its_arguments(tmp_path: P
         remediate.plan(PLAYBOOK, str(fleet.inventory_path), limit=5)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="forks must be a whole number"):
         remediate.plan(PLAYBOOK, str(fleet.inventory_path), forks="3")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_misspelt_tag_is_exit_5_not_an_empty_plan(fleet: Fleet, cli: Cli, command: str) -> None:
+    done = cli(command, PLAYBOOK, "-i", str(fleet.inventory_path), "-t", "reply_onec")
+    assert done.returncode == 5
+    assert "no play or task has the tag 'reply_onec'; did you mean 'reply_once'?" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [("", "--limit is empty"), (",", "--limit is empty"), ("nomatch", "leaves no hosts")],
+)
+def test_a_limit_that_selects_nothing_is_exit_5(
+    fleet: Fleet, cli: Cli, limit: str, message: str
+) -> None:
+    for command in ("plan", "validate"):
+        done = cli(command, PLAYBOOK, "-i", str(fleet.inventory_path), "-l", limit)
+        assert done.returncode == 5, (command, done.stdout)
+        assert message in done.stderr
+
+
+def test_an_empty_limit_file_and_a_play_matching_nothing_are_exit_5(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    empty = tmp_path / "hosts.txt"
+    empty.write_text("\n")
+    done = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-l", f"@{empty}")
+    assert done.returncode == 5 and "the file names no host" in done.stderr
+    playbook = tmp_path / "nobody.yml"
+    playbook.write_text("- hosts: mail9*\n  tasks:\n    - mailsite.reply_once: {}\n")
+    done = cli("plan", str(playbook), "-i", str(fleet.inventory_path))
+    assert done.returncode == 5
+    assert done.stderr.startswith(f"{playbook}: no play matches any host")

@@ -144,8 +144,9 @@ def test_a_hostile_mailbox_name_cannot_drive_the_terminal(tmp_path: Path) -> Non
         lab = fleet.hosts["mail001"]
         with lab.lock:
             domain = next(iter(lab.state.domains.values()))
-            domain.add(Mailbox("evil\x1b[2J\x1b]0;owned\x07", {"ReplyOnce": 0,
-                                                              "EnableAutoReply": 1}))
+            domain.add(
+                Mailbox("evil\x1b[2J\x1b]0;owned\x07", {"ReplyOnce": 0, "EnableAutoReply": 1})
+            )
         cli = Cli(tmp_path / "runs")
         done = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-v")
     assert done.returncode == 0, done.stderr

@@ -152,8 +152,10 @@ def test_connection_secrets_are_given_again_at_apply(
     assert done.returncode == 0, done.stdout + done.stderr
     assert fleet.password not in plan_file.read_text()
 
+    assert f"remediate apply {plan_file} -e ansible_password=..." in done.stdout
     without = cli("apply", str(plan_file))
-    assert without.returncode in (3, 4) and "auth-failed" in without.stdout
+    assert without.returncode == 5, without.stdout + without.stderr
+    assert "give them again: remediate apply PLAN -e ansible_password=..." in without.stderr
 
     applied = cli("apply", str(plan_file), "-e", secret)
     assert applied.returncode == 0, applied.stdout + applied.stderr

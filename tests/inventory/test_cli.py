@@ -37,7 +37,9 @@ def test_list_masks_secrets_unless_asked(
     assert rc == 0
     hostvars = json.loads(out)["_meta"]["hostvars"]["mail1"]
     assert hostvars == {
-        "ansible_password": "********", "admin_pass": "********", "vault_password": "********"
+        "ansible_password": "********",
+        "admin_pass": "********",
+        "vault_password": "********",
     }
     assert "Tr0ub4dor" not in out and "xyzzy" not in out and "plugh" not in out
     rc, out, _ = run(capsys, "-i", str(inventory), "--list", "--show-secrets")
@@ -97,7 +99,9 @@ def test_usage_errors_exit_5_without_traceback(inventory: Path) -> None:
     for argv in (["--list"], ["-i", str(inventory)], ["-i", str(inventory), "--list", "--graph"]):
         result = subprocess.run(
             [sys.executable, "-m", "remediate", "inventory", *argv],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 5, argv
         assert "Traceback" not in result.stderr

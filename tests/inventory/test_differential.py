@@ -112,8 +112,12 @@ def ansible_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
     jobs = _jobs()
     completed = subprocess.run(
         [sys.executable, str(HERE / "ansible_driver.py")],
-        input=json.dumps(list(jobs.values())), capture_output=True, text=True, env=env,
-        timeout=120, check=True,
+        input=json.dumps(list(jobs.values())),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     return dict(zip(jobs, json.loads(completed.stdout), strict=True))
 
@@ -220,7 +224,12 @@ def test_in_process_driver_agrees_with_the_real_binary(
     """The batching helper must not change what ansible-inventory prints."""
     case = CORPUS / "precedence"
     completed = subprocess.run(
-        [str(ANSIBLE_BIN), "-i", str(case / "hosts.ini"), "--list"], cwd=case,
-        capture_output=True, text=True, env=ansible_env(tmp_path / "home"), timeout=60, check=True,
+        [str(ANSIBLE_BIN), "-i", str(case / "hosts.ini"), "--list"],
+        cwd=case,
+        capture_output=True,
+        text=True,
+        env=ansible_env(tmp_path / "home"),
+        timeout=60,
+        check=True,
     )
     assert completed.stdout == ansible_results["precedence/list"]["stdout"]

@@ -26,8 +26,28 @@ _NAME_CHARS = "abcxyz019-_.:[]*~!&@ é"
 names = st.text(alphabet=_NAME_CHARS, min_size=0, max_size=12)
 values = st.one_of(
     st.sampled_from(
-        ["1", "-2", "0x1f", "1.5", "True", "None", "[1, 2", "[1, 'a']", "{'a': 1}", "{[]: 1}",
-         "'quoted'", '"dq"', "b'\\xff'", "1+2j", "...", "{1, 2}", "", "a=b", "(1,)", "1e999"]
+        [
+            "1",
+            "-2",
+            "0x1f",
+            "1.5",
+            "True",
+            "None",
+            "[1, 2",
+            "[1, 'a']",
+            "{'a': 1}",
+            "{[]: 1}",
+            "'quoted'",
+            '"dq"',
+            "b'\\xff'",
+            "1+2j",
+            "...",
+            "{1, 2}",
+            "",
+            "a=b",
+            "(1,)",
+            "1e999",
+        ]
     ),
     st.text(alphabet="ab1'\"[]{}=,: \\#", max_size=10),
 )

@@ -34,7 +34,11 @@ def test_ini_groups_children_ranges_and_inline_values(write_tree: WriteTree) -> 
     root = write_tree({"hosts.ini": INI})
     inv = Inventory.load([str(root / "hosts.ini")])
     assert list(inv.hosts) == [
-        "top1", "web01.example.com", "web02.example.com", "web03.example.com", "db1"
+        "top1",
+        "web01.example.com",
+        "web02.example.com",
+        "web03.example.com",
+        "db1",
     ]
     top = inv.get_host("top1").vars
     assert top == {"x": 1, "y": "a b", "z": [1, 2], "w": "yes", "av": True}
@@ -54,7 +58,9 @@ def test_ini_groups_children_ranges_and_inline_values(write_tree: WriteTree) -> 
 
 
 def test_yaml_groups_children_and_host_ports(write_tree: WriteTree) -> None:
-    root = write_tree({"inv.yml": """
+    root = write_tree(
+        {
+            "inv.yml": """
         all:
           vars: {site: hq}
           children:
@@ -69,13 +75,22 @@ def test_yaml_groups_children_and_host_ports(write_tree: WriteTree) -> None:
               hosts: gw1
           hosts:
             lonely:
-    """})
+    """
+        }
+    )
     inv = Inventory.load([str(root / "inv.yml")])
     assert list(inv.hosts) == [
-        "lonely", "maila.example.com", "mailb.example.com", "mailc.example.com", "10.0.0.5", "gw1"
+        "lonely",
+        "maila.example.com",
+        "mailb.example.com",
+        "mailc.example.com",
+        "10.0.0.5",
+        "gw1",
     ]
     assert inv.get_host("mailb.example.com").vars == {
-        "site": "hq", "role": "mail", "ansible_connection": "winrm"
+        "site": "hq",
+        "role": "mail",
+        "ansible_connection": "winrm",
     }
     assert inv.get_host("10.0.0.5").vars["ansible_port"] == 5986
     assert inv.get_host("lonely").groups == ("ungrouped",)
@@ -90,10 +105,12 @@ def test_host_in_a_group_leaves_ungrouped(write_tree: WriteTree) -> None:
 
 
 def test_later_sources_add_and_override(write_tree: WriteTree) -> None:
-    root = write_tree({
-        "one.ini": "[web]\nw1 color=red\n",
-        "two.yml": "web:\n  hosts:\n    w1: {color: blue}\n    w2:\n",
-    })
+    root = write_tree(
+        {
+            "one.ini": "[web]\nw1 color=red\n",
+            "two.yml": "web:\n  hosts:\n    w1: {color: blue}\n    w2:\n",
+        }
+    )
     inv = Inventory.load([str(root / "one.ini"), str(root / "two.yml")])
     assert inv.get_host("w1").vars["color"] == "blue"
     assert list(inv.hosts) == ["w1", "w2"]
@@ -151,12 +168,14 @@ def test_yaml_named_file_with_ini_content_loads_as_ini(write_tree: WriteTree) ->
 
 
 def test_directory_source_reads_every_inventory_file(write_tree: WriteTree) -> None:
-    root = write_tree({
-        "inv/01-base.ini": "[web]\nw1\n",
-        "inv/02-more.yml": "db:\n  hosts: d1\n",
-        "inv/README.md": "not an inventory",
-        "inv/group_vars/web.yml": "tier: front\n",
-    })
+    root = write_tree(
+        {
+            "inv/01-base.ini": "[web]\nw1\n",
+            "inv/02-more.yml": "db:\n  hosts: d1\n",
+            "inv/README.md": "not an inventory",
+            "inv/group_vars/web.yml": "tier: front\n",
+        }
+    )
     inv = Inventory.load([str(root / "inv")])
     assert list(inv.hosts) == ["w1", "d1"]
     assert inv.get_host("w1").vars == {"tier": "front"}

@@ -29,7 +29,13 @@ mail[01:03]
 
 # What `ansible all --list-hosts` prints: all's children breadth first (eu's web comes last).
 ALL_ORDER = [
-    "solo", "db1.example.com", "web2.example.com", "mail01", "mail02", "mail03", "web1.example.com"
+    "solo",
+    "db1.example.com",
+    "web2.example.com",
+    "mail01",
+    "mail02",
+    "mail03",
+    "web1.example.com",
 ]
 
 
@@ -75,10 +81,14 @@ def test_pattern_selects_in_ansible_order(
 
 def test_limit_composes_with_play_hosts(inv: Inventory) -> None:
     assert names(inv, "web:db", limit="web2*,db1.example.com") == [
-        "web2.example.com", "db1.example.com"
+        "web2.example.com",
+        "db1.example.com",
     ]
     assert names(inv, "all", limit="!mail") == [
-        "solo", "db1.example.com", "web2.example.com", "web1.example.com"
+        "solo",
+        "db1.example.com",
+        "web2.example.com",
+        "web1.example.com",
     ]
 
 

@@ -50,11 +50,13 @@ def test_group_priority_overrides_name_order(write_tree: WriteTree) -> None:
 
 
 def test_group_vars_files_override_inventory_group_vars(write_tree: WriteTree) -> None:
-    root = write_tree({
-        "i.ini": TREE,
-        "group_vars/all.yml": "from_all_file: yes\nlevel: all-file\n",
-        "group_vars/parent": "level: parent-file\n",
-    })
+    root = write_tree(
+        {
+            "i.ini": TREE,
+            "group_vars/all.yml": "from_all_file: yes\nlevel: all-file\n",
+            "group_vars/parent": "level: parent-file\n",
+        }
+    )
     inv = load(root, "i.ini")
     # Ansible: every inline group var < group_vars/all < group_vars/<group> < host.
     assert inv.get_host("h1").vars["level"] == "parent-file"
@@ -63,14 +65,16 @@ def test_group_vars_files_override_inventory_group_vars(write_tree: WriteTree) -
 
 
 def test_group_vars_directory_and_extensions(write_tree: WriteTree) -> None:
-    root = write_tree({
-        "i.ini": TREE,
-        "group_vars/child/10-a.yml": "a: 1\nshared: first\n",
-        "group_vars/child/20-b.json": '{"b": 2, "shared": "second"}',
-        "group_vars/child/notes.txt": "ignored: true\n",
-        "host_vars/h1.yaml": "level: host-file\n",
-        "host_vars/h1.json": '{"never": "read, h1.yaml came first"}',
-    })
+    root = write_tree(
+        {
+            "i.ini": TREE,
+            "group_vars/child/10-a.yml": "a: 1\nshared: first\n",
+            "group_vars/child/20-b.json": '{"b": 2, "shared": "second"}',
+            "group_vars/child/notes.txt": "ignored: true\n",
+            "host_vars/h1.yaml": "level: host-file\n",
+            "host_vars/h1.json": '{"never": "read, h1.yaml came first"}',
+        }
+    )
     host = load(root, "i.ini").get_host("h1")
     assert host.vars["a"] == 1 and host.vars["b"] == 2 and host.vars["shared"] == "second"
     assert "ignored" not in host.vars and "never" not in host.vars
@@ -78,12 +82,14 @@ def test_group_vars_directory_and_extensions(write_tree: WriteTree) -> None:
 
 
 def test_vars_beside_each_source_merge_in_source_order(write_tree: WriteTree) -> None:
-    root = write_tree({
-        "one/i.ini": "[web]\nw1\n",
-        "one/group_vars/web.yml": "color: red\nfirst: 1\n",
-        "two/i.yml": "web:\n  hosts: w1\n",
-        "two/group_vars/web.yml": "color: blue\n",
-    })
+    root = write_tree(
+        {
+            "one/i.ini": "[web]\nw1\n",
+            "one/group_vars/web.yml": "color: red\nfirst: 1\n",
+            "two/i.yml": "web:\n  hosts: w1\n",
+            "two/group_vars/web.yml": "color: blue\n",
+        }
+    )
     host = load(root, "one/i.ini", "two/i.yml").get_host("w1")
     assert host.vars == {"color": "blue", "first": 1}
 

@@ -12,7 +12,9 @@ PRODUCTION = Path(__file__).parents[2] / "inventories" / "production.ini"
 def test_groups_and_hosts() -> None:
     inv = Inventory.load([str(PRODUCTION)])
     assert [h.name for h in inv.select("mailsite")] == [
-        "mail01.example.com", "mail02.example.com", "mail03.example.com"
+        "mail01.example.com",
+        "mail02.example.com",
+        "mail03.example.com",
     ]
     assert len(inv.select("workstations")) == 40
     assert [h.name for h in inv.select("gateways")] == ["gw01.example.com", "gw02.example.com"]
@@ -23,7 +25,10 @@ def test_connections_per_group() -> None:
     inv = Inventory.load([str(PRODUCTION)])
     mail = inv.get_host("mail01.example.com").connection
     assert (mail.connection, mail.winrm_scheme, mail.port, mail.winrm_transport) == (
-        "winrm", "https", 5986, "ntlm"
+        "winrm",
+        "https",
+        5986,
+        "ntlm",
     )
     assert mail.winrm_cert_validation and mail.address == "192.0.2.10"
     assert mail.user == "EXAMPLE\\remediate-svc" and mail.shell_type == "cmd"

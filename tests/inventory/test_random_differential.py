@@ -69,8 +69,13 @@ def _run_ansible(cases: list[Case], home: Path) -> list[dict[str, Any]]:
         for pattern in patterns:
             jobs.append({"cwd": cwd, "argv": ["ansible", *inv, pattern, "--list-hosts"]})
     completed = subprocess.run(
-        [sys.executable, str(HERE / "ansible_driver.py")], input=json.dumps(jobs),
-        capture_output=True, text=True, env=ansible_env(home), timeout=120, check=True,
+        [sys.executable, str(HERE / "ansible_driver.py")],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        env=ansible_env(home),
+        timeout=120,
+        check=True,
     )
     results: list[dict[str, Any]] = json.loads(completed.stdout)
     return results

@@ -42,16 +42,27 @@ from remediate.lab.fleet import Fleet
 @pytest.fixture(scope="session")
 def lab_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """3 MailSite servers + 1 workstation serving both WinRM and SSH (see the module docstring)."""
-    fleet = Fleet.start(tmp_path_factory.mktemp("lab"), hosts=3, workstations=1, mailboxes=20,
-                        seed=1, transport="both")
+    fleet = Fleet.start(
+        tmp_path_factory.mktemp("lab"),
+        hosts=3,
+        workstations=1,
+        mailboxes=20,
+        seed=1,
+        transport="both",
+    )
     try:
         yield fleet
     finally:
         fleet.stop()
 
 
-def winrm_protocol(fleet: Fleet, host: str, scheme: str = "https", password: str | None = None,
-                   operation_timeout: int = 20) -> winrm.Protocol:
+def winrm_protocol(
+    fleet: Fleet,
+    host: str,
+    scheme: str = "https",
+    password: str | None = None,
+    operation_timeout: int = 20,
+) -> winrm.Protocol:
     """A real pywinrm Protocol for a lab host (Basic auth; HTTPS validates the lab CA)."""
     port = fleet.ports[host]["winrm"]
     return winrm.Protocol(
@@ -68,7 +79,10 @@ def winrm_protocol(fleet: Fleet, host: str, scheme: str = "https", password: str
 
 
 def ssh_client(
-    fleet: Fleet, host: str, password: str | None = None, key_filename: Path | None = None,
+    fleet: Fleet,
+    host: str,
+    password: str | None = None,
+    key_filename: Path | None = None,
     known_hosts: Path | None = None,
 ) -> paramiko.SSHClient:
     """A connected paramiko SSHClient (RejectPolicy + the lab's known_hosts)."""
@@ -76,16 +90,23 @@ def ssh_client(
     client.load_host_keys(str(known_hosts or fleet.known_hosts_path))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(
-        "127.0.0.1", port=fleet.ports[host]["ssh"], username=fleet.user,
+        "127.0.0.1",
+        port=fleet.ports[host]["ssh"],
+        username=fleet.user,
         password=None if key_filename else (password or fleet.password),
         key_filename=str(key_filename) if key_filename else None,
-        look_for_keys=False, allow_agent=False, timeout=10, banner_timeout=10, auth_timeout=10,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+        banner_timeout=10,
+        auth_timeout=10,
     )
     return client
 
 
-def ssh_run(client: paramiko.SSHClient, command: str, stdin: bytes | None = None
-            ) -> tuple[bytes, bytes, int]:
+def ssh_run(
+    client: paramiko.SSHClient, command: str, stdin: bytes | None = None
+) -> tuple[bytes, bytes, int]:
     """Exec one command (optionally feeding stdin then EOF); stdout, stderr, exit status."""
     chan_in, chan_out, chan_err = client.exec_command(command, timeout=30)
     if stdin is not None:
@@ -122,8 +143,12 @@ def winrm_run(fleet: Fleet, host: str, command_line: str) -> winrm.Response:
     """winrm.Session.run_cmd over HTTPS with the lab CA validated."""
     port = fleet.ports[host]["winrm"]
     session = winrm.Session(
-        f"https://127.0.0.1:{port}/wsman", auth=(fleet.user, fleet.password), transport="ssl",
-        ca_trust_path=str(fleet.ca_path), server_cert_validation="validate", proxy=None,
+        f"https://127.0.0.1:{port}/wsman",
+        auth=(fleet.user, fleet.password),
+        transport="ssl",
+        ca_trust_path=str(fleet.ca_path),
+        server_cert_validation="validate",
+        proxy=None,
     )
     return session.run_cmd(command_line)
 

@@ -212,8 +212,12 @@ def test_ansible_reads_the_inventory(lab_dir: Path) -> None:
     tool = Path(sys.executable).with_name("ansible-inventory")
     if not tool.exists():
         pytest.skip("ansible-core is not installed")
-    listed = subprocess.run([str(tool), "-i", str(lab_dir / "inventory.yml"), "--list"],
-                            capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [str(tool), "-i", str(lab_dir / "inventory.yml"), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     data = json.loads(listed.stdout)
     assert data["mailsite"]["hosts"] == ["mail001", "mail002"]
@@ -224,8 +228,16 @@ def test_ansible_reads_the_inventory(lab_dir: Path) -> None:
 
 
 def test_exec_quotes_several_words_as_one_argv(lab_dir: Path) -> None:
-    ran = lab("exec", "--dir", str(lab_dir), "mail001", "--", "msbox", "-get",
-              "sales & marketing@example.com")
+    ran = lab(
+        "exec",
+        "--dir",
+        str(lab_dir),
+        "mail001",
+        "--",
+        "msbox",
+        "-get",
+        "sales & marketing@example.com",
+    )
     # one msbox command whose argument is the whole name, no second command `marketing@...`
     assert (ran.returncode, ran.stdout, ran.stderr) == (1, "Mailbox not found\r\n", "")
     echoed = lab("exec", "--dir", str(lab_dir), "mail001", "--", "echo", 'a "b" & c')

@@ -24,8 +24,9 @@ def host() -> LabHost:
     return LabHost(state)
 
 
-def session(host: LabHost, *lines: str, start: str = SESSION, encoding: str = "utf-8",
-            codepage: int = 437) -> ExecResult:
+def session(
+    host: LabHost, *lines: str, start: str = SESSION, encoding: str = "utf-8", codepage: int = 437
+) -> ExecResult:
     script = "".join(line + "\r\n" for line in lines).encode(encoding)
     return host.execute(start, script, codepage)
 
@@ -36,6 +37,7 @@ def text(result: ExecResult, encoding: str = "utf-8") -> str:
 
 # ---------------------------------------------------------------- 1. launcher switches
 
+
 def test_v_on_with_c_runs_the_command_with_delayed_expansion(host: LabHost) -> None:
     host.state.setenv("NAME", "value")
     assert text(host.execute("cmd /v:on /c echo ^!NAME^! and !NAME!")) == "value and value\r\n"
@@ -43,8 +45,9 @@ def test_v_on_with_c_runs_the_command_with_delayed_expansion(host: LabHost) -> N
     assert b"Microsoft" not in host.execute("cmd /V:ON /C echo x").stdout
 
 
-@pytest.mark.parametrize("switches", ["/q /d /v:on /c", "/D /V:on /Q /c", "/e:on/v:on /c",
-                                      "/s /v:on /c"])
+@pytest.mark.parametrize(
+    "switches", ["/q /d /v:on /c", "/D /V:on /Q /c", "/e:on/v:on /c", "/s /v:on /c"]
+)
 def test_switches_in_any_order_and_case(host: LabHost, switches: str) -> None:
     host.state.setenv("NAME", "v")
     assert text(host.execute(f"cmd {switches} echo !NAME!")) == "v\r\n"
@@ -87,16 +90,24 @@ def test_extensions_off_makes_errorlevel_literal(host: LabHost) -> None:
 
 
 def test_extensions_off_uses_a_variable_named_errorlevel(host: LabHost) -> None:
-    result = session(host, "set ERRORLEVEL=7", "echo [%ERRORLEVEL%]", "exit",
-                     start="cmd /q /y")
+    result = session(host, "set ERRORLEVEL=7", "echo [%ERRORLEVEL%]", "exit", start="cmd /q /y")
     assert text(result).endswith("[7]\r\n")
 
 
 # ---------------------------------------------------------------- 2. CALL
 
+
 def test_call_with_a_blank_resets_and_without_sets_one(host: LabHost) -> None:
-    result = session(host, "@echo off", "(call)", "echo a:%ERRORLEVEL%", "(call )",
-                     "echo b:%ERRORLEVEL%", "exit", start="cmd /d")
+    result = session(
+        host,
+        "@echo off",
+        "(call)",
+        "echo a:%ERRORLEVEL%",
+        "(call )",
+        "echo b:%ERRORLEVEL%",
+        "exit",
+        start="cmd /d",
+    )
     assert text(result).endswith("a:1\r\nb:0\r\n")
 
 
@@ -108,8 +119,7 @@ def test_call_runs_a_program_with_a_second_percent_pass(host: LabHost) -> None:
 
 
 def test_call_echo_clears_errorlevel(host: LabHost) -> None:
-    result = session(host, "(call)", "call echo hi", "echo [%ERRORLEVEL%]", "exit",
-                     start="cmd /q")
+    result = session(host, "(call)", "call echo hi", "echo [%ERRORLEVEL%]", "exit", start="cmd /q")
     assert text(result).endswith("hi\r\n[0]\r\n")
 
 
@@ -121,20 +131,31 @@ def test_call_of_a_label_is_refused_outside_a_script(host: LabHost) -> None:
 
 # ---------------------------------------------------------------- 3. ERRORLEVEL
 
-@pytest.mark.parametrize("ok_command", [
-    "type C:\\Windows\\System32\\cmd.exe", "dir /b C:\\Windows\\System32", "ver", "cd", "setlocal",
-])
+
+@pytest.mark.parametrize(
+    "ok_command",
+    [
+        "type C:\\Windows\\System32\\cmd.exe",
+        "dir /b C:\\Windows\\System32",
+        "ver",
+        "cd",
+        "setlocal",
+    ],
+)
 def test_builtins_that_clear_errorlevel_on_success(host: LabHost, ok_command: str) -> None:
-    result = session(host, "(call)", ok_command + " >nul", "echo [%ERRORLEVEL%]", "exit",
-                     start="cmd /q")
+    result = session(
+        host, "(call)", ok_command + " >nul", "echo [%ERRORLEVEL%]", "exit", start="cmd /q"
+    )
     assert text(result).endswith("[0]\r\n")
 
 
-@pytest.mark.parametrize("quiet_command", ["echo x", "rem x", "title x", "cls", "endlocal",
-                                           "set X=1"])
+@pytest.mark.parametrize(
+    "quiet_command", ["echo x", "rem x", "title x", "cls", "endlocal", "set X=1"]
+)
 def test_builtins_that_keep_errorlevel(host: LabHost, quiet_command: str) -> None:
-    result = session(host, "(call)", quiet_command + " >nul", "echo [%ERRORLEVEL%]", "exit",
-                     start="cmd /q")
+    result = session(
+        host, "(call)", quiet_command + " >nul", "echo [%ERRORLEVEL%]", "exit", start="cmd /q"
+    )
     assert text(result).endswith("[1]\r\n")
 
 
@@ -146,11 +167,13 @@ def test_type_and_dir_set_one_on_failure(host: LabHost) -> None:
 
 # ---------------------------------------------------------------- 4. code pages
 
+
 def test_chcp_shows_and_sets_the_code_page(host: LabHost) -> None:
-    result = session(host, "chcp", "chcp 65001", "chcp 1252", "chcp 850", "exit",
-                     start="cmd /q")
-    assert text(result).endswith("Active code page: 437\r\nActive code page: 65001\r\n"
-                                 "Active code page: 1252\r\nActive code page: 850\r\n")
+    result = session(host, "chcp", "chcp 65001", "chcp 1252", "chcp 850", "exit", start="cmd /q")
+    assert text(result).endswith(
+        "Active code page: 437\r\nActive code page: 65001\r\n"
+        "Active code page: 1252\r\nActive code page: 850\r\n"
+    )
 
 
 def test_chcp_refuses_other_code_pages(host: LabHost) -> None:
@@ -161,8 +184,9 @@ def test_chcp_refuses_other_code_pages(host: LabHost) -> None:
 
 def test_utf8_before_chcp_reads_as_oem_mojibake(host: LabHost) -> None:
     name = "josé.müller@example.com"
-    result = session(host, f"msbox -get {name}", "chcp 65001 >nul", f"msbox -get {name}",
-                     "exit", start="cmd /q")
+    result = session(
+        host, f"msbox -get {name}", "chcp 65001 >nul", f"msbox -get {name}", "exit", start="cmd /q"
+    )
     # first read in 437: the UTF-8 bytes name another (missing) mailbox
     assert result.stdout.count(b"Mailbox not found") == 1
     assert result.stdout.count(b"FullName=Jos") == 1
@@ -170,8 +194,12 @@ def test_utf8_before_chcp_reads_as_oem_mojibake(host: LabHost) -> None:
 
 
 def test_each_line_is_encoded_in_the_code_page_in_force(host: LabHost) -> None:
-    script = ("echo é\r\nchcp 65001 >nul\r\n".encode("cp437") + "echo é\r\n".encode()
-              + b"chcp 1252 >nul\r\n" + "echo é 日本\r\n".encode("cp1252", errors="replace"))
+    script = (
+        "echo é\r\nchcp 65001 >nul\r\n".encode("cp437")
+        + "echo é\r\n".encode()
+        + b"chcp 1252 >nul\r\n"
+        + "echo é 日本\r\n".encode("cp1252", errors="replace")
+    )
     result = host.execute("cmd /q", script)
     # 437 reads 0x82 as é and prints it as 0x82; 65001 and 1252 likewise in their own bytes
     assert result.stdout.endswith(b"\r\n\r\n\x82\r\n\xc3\xa9\r\n\xe9 ??\r\n")
@@ -184,11 +212,14 @@ def test_unencodable_output_becomes_question_marks(host: LabHost) -> None:
 
 
 def test_console_exec_is_utf8(host: LabHost) -> None:
-    assert host.console("msbox -get josé.müller@example.com").stdout.count(
-        "FullName=José".encode()) == 1
+    assert (
+        host.console("msbox -get josé.müller@example.com").stdout.count("FullName=José".encode())
+        == 1
+    )
 
 
 # ---------------------------------------------------------------- 5. Ctrl-Z
+
 
 def test_ctrl_z_ends_a_stdin_line(host: LabHost) -> None:
     result = session(host, "echo a\x1aecho b", "exit", start="cmd /q")
@@ -202,16 +233,26 @@ def test_ctrl_z_in_an_argument_starts_a_second_command(host: LabHost) -> None:
 
 # ---------------------------------------------------------------- 6. open blocks
 
+
 def test_an_open_block_swallows_the_following_lines(host: LabHost) -> None:
-    result = session(host, "(call)", "(echo x", "echo m:%ERRORLEVEL%", "echo y)",
-                     "echo after", "exit", start="cmd /q")
+    result = session(
+        host,
+        "(call)",
+        "(echo x",
+        "echo m:%ERRORLEVEL%",
+        "echo y)",
+        "echo after",
+        "exit",
+        start="cmd /q",
+    )
     # the marker line joined the block; its %ERRORLEVEL% was expanded when read
     assert text(result).endswith("x\r\nm:1\r\ny\r\nafter\r\n")
 
 
 def test_an_open_if_block_continues_and_else_can_follow(host: LabHost) -> None:
-    result = session(host, "if 1==2 (", "echo no", ") else (", "echo yes", ")", "exit",
-                     start="cmd /q")
+    result = session(
+        host, "if 1==2 (", "echo no", ") else (", "echo yes", ")", "exit", start="cmd /q"
+    )
     assert text(result).endswith("yes\r\n")
 
 
@@ -231,11 +272,16 @@ def test_slash_c_line_with_an_open_block_still_runs(host: LabHost) -> None:
 
 # ---------------------------------------------------------------- the client's script
 
+
 def test_the_client_batch_script_reads_back_clean(host: LabHost) -> None:
     token = "rmbtok"
     lines = ["@echo off", "chcp 65001 >nul", f"echo {token}:go", f"echo {token}:go 1>&2"]
-    commands = ['"msbox" -get josé.müller@example.com', "echo hi", "type C:\\nope",
-                'dir /b "C:\\Windows\\System32"']
+    commands = [
+        '"msbox" -get josé.müller@example.com',
+        "echo hi",
+        "type C:\\nope",
+        'dir /b "C:\\Windows\\System32"',
+    ]
     for i, command in enumerate(commands):
         lines += ["(call )", command, f"echo {token}:{i}:%ERRORLEVEL%", f"echo {token}:{i} 1>&2"]
     lines.append("exit")
@@ -248,8 +294,12 @@ def test_the_client_batch_script_reads_back_clean(host: LabHost) -> None:
 def test_500_command_session_stays_fast(host: LabHost) -> None:
     lines = ["@echo off", "chcp 65001 >nul"]
     for i in range(500):
-        lines += ["(call )", '"msbox" -get sales@example.com', f"echo T:{i}:%ERRORLEVEL%",
-                  f"echo T:{i} 1>&2"]
+        lines += [
+            "(call )",
+            '"msbox" -get sales@example.com',
+            f"echo T:{i}:%ERRORLEVEL%",
+            f"echo T:{i} 1>&2",
+        ]
     script = ("\r\n".join(lines) + "\r\nexit\r\n").encode()
     host.execute(SESSION, script)  # warm up
     start = time.perf_counter()
@@ -263,7 +313,7 @@ def test_500_command_session_stays_fast(host: LabHost) -> None:
 def test_line_limit_counts_utf16_units(host: LabHost) -> None:
     fits = "echo " + "é" * 8186  # 8191 units, 8191 characters
     assert host.execute(fits, codepage=65001).rc == 0
-    emoji = "echo " + "\U0001F600" * 4094  # 4099 characters, but 8193 WCHARs
+    emoji = "echo " + "\U0001f600" * 4094  # 4099 characters, but 8193 WCHARs
     refused = host.execute(emoji, codepage=65001)
     assert refused.stderr == b"The command line is too long.\r\n"
     assert refused.stdout == b""
@@ -274,4 +324,3 @@ def test_slash_k_runs_its_command_then_reads_stdin(host: LabHost) -> None:
     assert result.stdout.startswith(b"first\r\n")
     assert result.stdout.endswith(b"second\r\n")
     assert result.rc == 4
-

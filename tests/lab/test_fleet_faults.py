@@ -27,16 +27,28 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
 
 def _run(fleet: Fleet, host: str, line: str) -> winrm.Response:
     port = fleet.ports[host]["winrm"]
-    session = winrm.Session(f"https://127.0.0.1:{port}/wsman", auth=(fleet.user, fleet.password),
-                            transport="ssl", ca_trust_path=str(fleet.ca_path), proxy=None)
+    session = winrm.Session(
+        f"https://127.0.0.1:{port}/wsman",
+        auth=(fleet.user, fleet.password),
+        transport="ssl",
+        ca_trust_path=str(fleet.ca_path),
+        proxy=None,
+    )
     return session.run_cmd(line)
 
 
 def _ssh(fleet: Fleet, host: str) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.load_host_keys(str(fleet.known_hosts_path))
-    client.connect("127.0.0.1", port=fleet.ports[host]["ssh"], username=fleet.user,
-                   password=fleet.password, look_for_keys=False, allow_agent=False, timeout=10)
+    client.connect(
+        "127.0.0.1",
+        port=fleet.ports[host]["ssh"],
+        username=fleet.user,
+        password=fleet.password,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
     return client
 
 
@@ -52,11 +64,18 @@ def test_drop_after_n_commands_aborts_the_winrm_connection(fleet: Fleet) -> None
 
 def test_drop_keeps_the_effects_of_earlier_commands_in_a_batch(fleet: Fleet) -> None:
     port = fleet.ports["ws001"]["winrm"]
-    protocol = winrm.Protocol(f"http://127.0.0.1:{port}/wsman", transport="basic",
-                              username=fleet.user, password=fleet.password,
-                              ca_trust_path=None, proxy=None)
-    rule = ('netsh advfirewall firewall add rule name="{}" dir=out action=block protocol=TCP '
-            "remoteport=25 remoteip=192.0.2.1 profile=any enable=yes\r\n")
+    protocol = winrm.Protocol(
+        f"http://127.0.0.1:{port}/wsman",
+        transport="basic",
+        username=fleet.user,
+        password=fleet.password,
+        ca_trust_path=None,
+        proxy=None,
+    )
+    rule = (
+        'netsh advfirewall firewall add rule name="{}" dir=out action=block protocol=TCP '
+        "remoteport=25 remoteip=192.0.2.1 profile=any enable=yes\r\n"
+    )
     fleet.set_fault("ws001", "drop-after=1")
     shell = protocol.open_shell()
     command = protocol.run_command(shell, "cmd")

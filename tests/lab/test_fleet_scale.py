@@ -21,15 +21,21 @@ CLIENT_THREADS = 128
 
 
 def _lab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "remediate", "lab", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "remediate", "lab", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _winrm(name: str, hostvars: dict[str, object]) -> bytes:
     session = winrm.Session(
         f"https://127.0.0.1:{hostvars['lab_winrm_port']}/wsman",
         auth=(str(hostvars["ansible_user"]), str(hostvars["ansible_password"])),
-        transport="ssl", ca_trust_path=str(hostvars["ansible_winrm_ca_trust_path"]), proxy=None,
+        transport="ssl",
+        ca_trust_path=str(hostvars["ansible_winrm_ca_trust_path"]),
+        proxy=None,
     )
     response = session.run_cmd("hostname")
     assert response.status_code == 0, name
@@ -41,10 +47,17 @@ def _ssh(name: str, hostvars: dict[str, object]) -> bytes:
     client.load_host_keys(str(hostvars["remediate_known_hosts"]))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect("127.0.0.1", port=int(str(hostvars["lab_ssh_port"])),
-                       username=str(hostvars["ansible_user"]),
-                       password=str(hostvars["ansible_password"]), look_for_keys=False,
-                       allow_agent=False, timeout=60, banner_timeout=60, auth_timeout=60)
+        client.connect(
+            "127.0.0.1",
+            port=int(str(hostvars["lab_ssh_port"])),
+            username=str(hostvars["ansible_user"]),
+            password=str(hostvars["ansible_password"]),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=60,
+            banner_timeout=60,
+            auth_timeout=60,
+        )
         _, out, _ = client.exec_command("hostname", timeout=60)
         data = out.read()
         assert out.channel.recv_exit_status() == 0, name
@@ -58,8 +71,9 @@ def _threads(pid: int) -> int:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
-    return next((int(line.split()[1]) for line in status.splitlines()
-                 if line.startswith("Threads:")), 0)
+    return next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0
+    )
 
 
 class _ThreadSampler(threading.Thread):
@@ -98,8 +112,10 @@ def test_200_hosts_answer_winrm_and_ssh_concurrently(tmp_path: Path) -> None:
         assert counters["round_trips"] == 2  # one WinRM Command + one SSH exec
         assert counters["connections"] == 2  # one shell + one SSH handshake
         assert counters["requests"] == 6  # Create, Command, Receive, Signal, Delete + exec
-        print(f"\nlab up (250 hosts, both): {up_seconds:.1f}s; 500 commands from "
-              f"{CLIENT_THREADS} client threads: {run_seconds:.1f}s; "
-              f"lab process peak threads: {sampler.peak}")
+        print(
+            f"\nlab up (250 hosts, both): {up_seconds:.1f}s; 500 commands from "
+            f"{CLIENT_THREADS} client threads: {run_seconds:.1f}s; "
+            f"lab process peak threads: {sampler.peak}"
+        )
     finally:
         assert _lab("down", "--dir", str(tmp_path)).returncode == 0

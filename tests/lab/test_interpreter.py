@@ -235,7 +235,7 @@ def test_for_f_iterates_command_output(host: LabHost) -> None:
 
 
 def test_for_f_value_is_not_reparsed(host: LabHost) -> None:
-    line = "for /f \"delims=\" %X in ('msbox -list example.com') do @msbox -get \"%X@example.com\""
+    line = 'for /f "delims=" %X in (\'msbox -list example.com\') do @msbox -get "%X@example.com"'
     result = run(host, line)
     assert result.rc == 0
     assert "FullName=Hostile" in result.stdout.decode()
@@ -265,8 +265,8 @@ def test_for_f_literal_string_and_plain_for(host: LabHost) -> None:
 
 
 def test_for_body_includes_the_rest_of_the_line(host: LabHost) -> None:
-    assert out(host, 'for %A in (1 2) do @echo %A & echo done') == "1 \r\ndone\r\n2 \r\ndone\r\n"
-    assert out(host, '(for %A in (1 2) do @echo %A) & echo done') == "1\r\n2\r\ndone\r\n"
+    assert out(host, "for %A in (1 2) do @echo %A & echo done") == "1 \r\ndone\r\n2 \r\ndone\r\n"
+    assert out(host, "(for %A in (1 2) do @echo %A) & echo done") == "1\r\n2\r\ndone\r\n"
 
 
 def test_percent_expansion_happens_before_for_substitution(host: LabHost) -> None:
@@ -318,10 +318,15 @@ def test_hook_sees_each_simple_command_and_can_abort(host: LabHost) -> None:
 
     host.command_hook = hook
     with pytest.raises(CommandDropped):
-        host.execute("cmd /q", b"msbox -set sales@example.com FullName One\r\nmsbox -set "
-                     b"sales@example.com FullName Two\r\n")
-    assert seen == ["msbox -set sales@example.com FullName One",
-                    "msbox -set sales@example.com FullName Two"]
+        host.execute(
+            "cmd /q",
+            b"msbox -set sales@example.com FullName One\r\nmsbox -set "
+            b"sales@example.com FullName Two\r\n",
+        )
+    assert seen == [
+        "msbox -set sales@example.com FullName One",
+        "msbox -set sales@example.com FullName Two",
+    ]
     sales = host.state.domain("example.com").find("sales")  # type: ignore[union-attr]
     assert sales is not None and sales.properties["FullName"] == "One"
 
@@ -339,12 +344,12 @@ def test_session_speed(host: LabHost) -> None:
     import time
 
     script = b"@echo off\r\n" + b"msbox -get sales@example.com\r\n" * 500 + b"exit\r\n"
-    host.execute("cmd /q", script)   # warm up
+    host.execute("cmd /q", script)  # warm up
     start = time.perf_counter()
     result = host.execute("cmd /q", script)
     elapsed = time.perf_counter() - start
     assert result.stdout.count(b"Password=") == 500
-    assert elapsed < 0.25   # ~25 ms measured; generous for a loaded machine
+    assert elapsed < 0.25  # ~25 ms measured; generous for a loaded machine
 
 
 def test_colon_in_an_undefined_name_ends_it(host: LabHost) -> None:
@@ -354,18 +359,65 @@ def test_colon_in_an_undefined_name_ends_it(host: LabHost) -> None:
 
 def test_nested_for_substitutes_outer_first(host: LabHost) -> None:
     host.state.domain("example.com").add(Mailbox("p%Dq", {}))  # type: ignore[union-attr]
-    line = ("for %D in (example.com) do @for /f \"delims=\" %M in ('msbox -list %D') "
-            "do @echo %M@%D")
+    line = "for %D in (example.com) do @for /f \"delims=\" %M in ('msbox -list %D') do @echo %M@%D"
     assert out(host, line).splitlines()[-1] == "p%Dq@example.com"
     # A value of the outer loop is still text the inner loop substitutes in.
     assert out(host, "for %D in (a%M) do @for %M in (z) do @echo %D") == "az\r\n"
 
 
-_PIECES = ["echo ", "msbox ", "-get ", "example.com", '"', "'", "^", "&", "&&", "||", "|", "(",
-           ")", "%", "PATH", " ", ">", "<", "2>&1", "nul", "for ", "/f ", "%X ", "in ", "do ",
-           "if ", "errorlevel ", "1 ", "not ", "==", "set ", "=", "exit ", "/b ", "cmd ", "/c ",
-           "type ", "dir ", "netsh advfirewall firewall ", "show rule name=", "@", "else ",
-           ":", "~", ",", ";", "`", "*", '"delims="', "\t", "é"]
+_PIECES = [
+    "echo ",
+    "msbox ",
+    "-get ",
+    "example.com",
+    '"',
+    "'",
+    "^",
+    "&",
+    "&&",
+    "||",
+    "|",
+    "(",
+    ")",
+    "%",
+    "PATH",
+    " ",
+    ">",
+    "<",
+    "2>&1",
+    "nul",
+    "for ",
+    "/f ",
+    "%X ",
+    "in ",
+    "do ",
+    "if ",
+    "errorlevel ",
+    "1 ",
+    "not ",
+    "==",
+    "set ",
+    "=",
+    "exit ",
+    "/b ",
+    "cmd ",
+    "/c ",
+    "type ",
+    "dir ",
+    "netsh advfirewall firewall ",
+    "show rule name=",
+    "@",
+    "else ",
+    ":",
+    "~",
+    ",",
+    ";",
+    "`",
+    "*",
+    '"delims="',
+    "\t",
+    "é",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -387,15 +439,18 @@ def test_slash_s_always_strips_the_outer_pair(host: LabHost) -> None:
 
 def test_if_comparison_operators(host: LabHost) -> None:
     line = "msbox -get x@example.com >nul & if %ERRORLEVEL% NEQ 0 echo failed"
-    assert out(host, line) == ""   # expanded before msbox ran: 0
-    session = host.execute("cmd /q", b"msbox -get x@example.com >nul\r\n"
-                           b"if %ERRORLEVEL% NEQ 0 echo failed\r\nif 10 GTR 9 echo num\r\n")
+    assert out(host, line) == ""  # expanded before msbox ran: 0
+    session = host.execute(
+        "cmd /q",
+        b"msbox -get x@example.com >nul\r\n"
+        b"if %ERRORLEVEL% NEQ 0 echo failed\r\nif 10 GTR 9 echo num\r\n",
+    )
     assert session.stdout.endswith(b"failed\r\nnum\r\n")
 
 
 def test_openssh_exec_keeps_the_commands_own_quotes(host: LabHost) -> None:
     line = f'"{MSBOX_PATH}" -get "sales@example.com"'
-    assert run(host, line).rc == 9009                     # WinRM: cmd /c LINE strips
+    assert run(host, line).rc == 9009  # WinRM: cmd /c LINE strips
     assert host.execute_openssh(line).stdout.startswith(b"Password=")  # OpenSSH: cmd /c "LINE"
     session = host.execute_openssh("cmd /q", b"hostname\r\n")
     assert session.stdout.endswith(b"mail001\r\n")

@@ -199,8 +199,8 @@ def test_trace_message_id_leads_to_the_hijacked_account(fleet: list[LabHost]) ->
     assert isinstance(incident, dict)
     message_id, ip = incident["trace_message_id"], incident["trace_ip"]
     found = mail.console(
-        f"for /f \"delims=\" %F in ('dir /b \"{MSBOX_DIR}\\Logs\\SMTP-*.log\"') do "
-        f"@type \"{MSBOX_DIR}\\Logs\\%F\""
+        f'for /f "delims=" %F in (\'dir /b "{MSBOX_DIR}\\Logs\\SMTP-*.log"\') do '
+        f'@type "{MSBOX_DIR}\\Logs\\%F"'
     ).stdout.decode()
     queued = [r for r in found.split("\r\n") if r.endswith(f"QUEUED <{message_id}>")]
     assert len(queued) == 1
@@ -208,8 +208,14 @@ def test_trace_message_id_leads_to_the_hijacked_account(fleet: list[LabHost]) ->
     same_session = [r for r in found.split("\r\n") if r.split()[3:4] == [session_id]]
     assert f"{ip} AUTH-OK {incident['hijacked']}" in "\r\n".join(same_session)
     spool = mail.state.fs.listdir(f"{MSBOX_DIR}\\Spool")
-    assert sum(f"From: <{incident['hijacked']}>".encode() in
-               (mail.state.fs.read(f"{MSBOX_DIR}\\Spool\\{n}") or b"") for n in spool) > 400
+    assert (
+        sum(
+            f"From: <{incident['hijacked']}>".encode()
+            in (mail.state.fs.read(f"{MSBOX_DIR}\\Spool\\{n}") or b"")
+            for n in spool
+        )
+        > 400
+    )
 
 
 def test_fixed_now_pins_every_date() -> None:

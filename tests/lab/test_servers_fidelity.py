@@ -20,13 +20,20 @@ pytestmark = pytest.mark.lab
 
 def _http(fleet: Fleet, host: str) -> winrm.Protocol:
     port = fleet.ports[host]["winrm"]
-    return winrm.Protocol(f"http://127.0.0.1:{port}/wsman", transport="basic",
-                          username=fleet.user, password=fleet.password, proxy=None,
-                          operation_timeout_sec=5, read_timeout_sec=15)
+    return winrm.Protocol(
+        f"http://127.0.0.1:{port}/wsman",
+        transport="basic",
+        username=fleet.user,
+        password=fleet.password,
+        proxy=None,
+        operation_timeout_sec=5,
+        read_timeout_sec=15,
+    )
 
 
-def _winrm_cmd(protocol: winrm.Protocol, codepage: int | None, line: str,
-               stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+def _winrm_cmd(
+    protocol: winrm.Protocol, codepage: int | None, line: str, stdin: bytes | None = None
+) -> tuple[bytes, bytes, int]:
     shell = protocol.open_shell() if codepage is None else protocol.open_shell(codepage=codepage)
     try:
         command = protocol.run_command(shell, line)
@@ -40,6 +47,7 @@ def _winrm_cmd(protocol: winrm.Protocol, codepage: int | None, line: str,
 
 
 # ---------------------------------------------------------------- code pages
+
 
 def test_winrm_shell_code_page_comes_from_winrs_codepage(lab_fleet: Fleet) -> None:
     protocol = _http(lab_fleet, "mail001")
@@ -64,11 +72,13 @@ def test_ssh_exec_starts_at_code_page_437(lab_fleet: Fleet, lab_clients: Any) ->
     out, _, rc = lab_clients.ssh_run(client, "echo josé")
     assert (out, rc) == (b"jos\x82\r\n", 0)
     out, _, _ = lab_clients.ssh_run(
-        client, "cmd /q /d /v:off /e:on", "chcp 65001 >nul\r\necho josé\r\nexit\r\n".encode())
+        client, "cmd /q /d /v:off /e:on", "chcp 65001 >nul\r\necho josé\r\nexit\r\n".encode()
+    )
     assert out.endswith("josé\r\n".encode())
 
 
 # ---------------------------------------------------------------- streaming before a drop
+
 
 def test_winrm_receive_returns_output_made_before_a_drop(lab_fleet: Fleet) -> None:
     protocol = _http(lab_fleet, "mail003")
@@ -76,8 +86,9 @@ def test_winrm_receive_returns_output_made_before_a_drop(lab_fleet: Fleet) -> No
     try:
         lab_fleet.set_fault("mail003", "drop-after=2")  # `@echo off`, `echo one`, then drop
         command = protocol.run_command(shell, "cmd /q /d")
-        protocol.send_command_input(shell, command, b"@echo off\r\necho one\r\necho two\r\n",
-                                    end=True)
+        protocol.send_command_input(
+            shell, command, b"@echo off\r\necho one\r\necho two\r\n", end=True
+        )
         out, _, _, done = protocol._raw_get_command_output(shell, command)
         assert (out.endswith(b"one\r\n"), done) == (True, False)
         with pytest.raises(requests.exceptions.ConnectionError):
@@ -92,7 +103,8 @@ def test_ssh_streams_output_made_before_a_drop(lab_fleet: Fleet, lab_clients: An
     try:
         lab_fleet.set_fault("mail002", "drop-after=2")
         out, _, rc = lab_clients.ssh_run(
-            client, "cmd /q /d", b"@echo off\r\necho one\r\necho two\r\n")
+            client, "cmd /q /d", b"@echo off\r\necho one\r\necho two\r\n"
+        )
     finally:
         lab_fleet.set_fault("mail002", "clear")
     assert out.endswith(b"one\r\n") and b"two" not in out
@@ -117,20 +129,23 @@ def test_winrm_receive_answers_while_a_command_is_still_running(lab_fleet: Fleet
 
 # ---------------------------------------------------------------- hang outside the lock
 
+
 def _in_thread(action: Callable[[], object]) -> threading.Thread:
     thread = threading.Thread(target=action, daemon=True)
     thread.start()
     return thread
 
 
-def test_a_hung_command_does_not_block_the_host(lab_fleet: Fleet,
-                                                lab_winrm_run: Callable[..., object]) -> None:
+def test_a_hung_command_does_not_block_the_host(
+    lab_fleet: Fleet, lab_winrm_run: Callable[..., object]
+) -> None:
     lab_fleet.set_fault("mail003", "hang=20")
     try:
         worker = _in_thread(lambda: lab_winrm_run(lab_fleet, "mail003", "hostname"))
         deadline = time.monotonic() + 5
         while lab_fleet.state("mail003")["faults"]["hang_seconds"] and (  # type: ignore[index]
-                time.monotonic() < deadline):
+            time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         time.sleep(0.1)  # the hung command is now waiting
         started = time.monotonic()
@@ -149,12 +164,20 @@ def test_a_hung_command_does_not_block_the_host(lab_fleet: Fleet,
 
 # ---------------------------------------------------------------- inventory
 
+
 def test_workstations_are_winrm_hosts_and_mailsite_alternates(lab_fleet: Fleet) -> None:
     inventory = yaml.safe_load(lab_fleet.inventory_path.read_text(encoding="utf-8"))
     children = inventory["all"]["children"]
-    connection = {name: vars_["ansible_connection"]
-                  for group in children.values() for name, vars_ in group["hosts"].items()}
-    assert connection == {"mail001": "winrm", "mail002": "ssh", "mail003": "winrm",
-                          "ws001": "winrm"}
+    connection = {
+        name: vars_["ansible_connection"]
+        for group in children.values()
+        for name, vars_ in group["hosts"].items()
+    }
+    assert connection == {
+        "mail001": "winrm",
+        "mail002": "ssh",
+        "mail003": "winrm",
+        "ws001": "winrm",
+    }
     ws = children["workstations"]["hosts"]["ws001"]
     assert ws["ansible_port"] == lab_fleet.ports["ws001"]["winrm"]

@@ -65,9 +65,14 @@ def test_an_unknown_key_is_rejected(lab_fleet: Fleet) -> None:
     client.load_host_keys(str(lab_fleet.known_hosts_path))
     try:
         with pytest.raises(paramiko.AuthenticationException):
-            client.connect("127.0.0.1", port=lab_fleet.ports["ws001"]["ssh"],
-                           username=lab_fleet.user, pkey=paramiko.ECDSAKey.generate(),
-                           look_for_keys=False, allow_agent=False)
+            client.connect(
+                "127.0.0.1",
+                port=lab_fleet.ports["ws001"]["ssh"],
+                username=lab_fleet.user,
+                pkey=paramiko.ECDSAKey.generate(),
+                look_for_keys=False,
+                allow_agent=False,
+            )
     finally:
         client.close()
 
@@ -97,8 +102,14 @@ def test_host_keys_and_ports_survive_a_restart(tmp_path: Path) -> None:
         client = paramiko.SSHClient()
         client.load_host_keys(str(second.known_hosts_path))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect("127.0.0.1", port=ports["mail001"]["ssh"], username=second.user,
-                       password=second.password, look_for_keys=False, allow_agent=False)
+        client.connect(
+            "127.0.0.1",
+            port=ports["mail001"]["ssh"],
+            username=second.user,
+            password=second.password,
+            look_for_keys=False,
+            allow_agent=False,
+        )
         try:
             _, out, _ = client.exec_command("hostname")
             assert out.read() == b"mail001\r\n"

@@ -24,7 +24,9 @@ def _session(fleet: Fleet, host: str, scheme: str, password: str | None = None) 
         f"{scheme}://127.0.0.1:{port}/wsman",
         auth=(fleet.user, fleet.password if password is None else password),
         transport="basic" if scheme == "http" else "ssl",
-        ca_trust_path=str(fleet.ca_path), server_cert_validation="validate", proxy=None,
+        ca_trust_path=str(fleet.ca_path),
+        server_cert_validation="validate",
+        proxy=None,
     )
 
 
@@ -41,9 +43,14 @@ def test_run_cmd_over_https_validates_the_lab_ca(lab_fleet: Fleet) -> None:
 
 def test_https_without_the_lab_ca_fails_validation(lab_fleet: Fleet) -> None:
     port = lab_fleet.ports["mail001"]["winrm"]
-    session = winrm.Session(f"https://127.0.0.1:{port}/wsman",
-                            auth=(lab_fleet.user, lab_fleet.password), transport="ssl",
-                            ca_trust_path=None, server_cert_validation="validate", proxy=None)
+    session = winrm.Session(
+        f"https://127.0.0.1:{port}/wsman",
+        auth=(lab_fleet.user, lab_fleet.password),
+        transport="ssl",
+        ca_trust_path=None,
+        server_cert_validation="validate",
+        proxy=None,
+    )
     with pytest.raises(requests.exceptions.SSLError):
         session.run_cmd("hostname")
 
@@ -129,11 +136,13 @@ def test_unknown_shell_and_command_are_soap_faults(lab_fleet: Fleet, lab_clients
 def test_replies_relate_to_the_request_message_id(lab_fleet: Fleet, lab_clients) -> None:
     protocol = lab_clients.winrm(lab_fleet, "mail001")
     message_id = uuid.uuid4()
-    envelope = {"env:Envelope": protocol.build_wsman_header(
-        action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
-        resource_uri="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd",
-        message_id=message_id,
-    )}
+    envelope = {
+        "env:Envelope": protocol.build_wsman_header(
+            action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+            resource_uri="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd",
+            message_id=message_id,
+        )
+    }
     envelope["env:Envelope"]["env:Body"] = {"rsp:Shell": {"rsp:InputStreams": "stdin"}}
     import xmltodict
 
@@ -160,14 +169,22 @@ def test_large_output_arrives_over_several_receives(lab_fleet: Fleet, lab_client
 
 def test_plain_http_post_without_auth_gets_401_with_basic_challenge(lab_fleet: Fleet) -> None:
     port = lab_fleet.ports["mail002"]["winrm"]
-    reply = requests.post(f"http://127.0.0.1:{port}/wsman", data=b"<x/>",
-                          proxies={"http": "", "https": ""}, timeout=10)
+    reply = requests.post(
+        f"http://127.0.0.1:{port}/wsman",
+        data=b"<x/>",
+        proxies={"http": "", "https": ""},
+        timeout=10,
+    )
     assert reply.status_code == 401
     assert reply.headers["WWW-Authenticate"].startswith("Basic")
     token = base64.b64encode(f"{lab_fleet.user}:{lab_fleet.password}".encode()).decode()
-    reply = requests.post(f"http://127.0.0.1:{port}/wsman", data=b"not xml",
-                          headers={"Authorization": f"Basic {token}"},
-                          proxies={"http": "", "https": ""}, timeout=10)
+    reply = requests.post(
+        f"http://127.0.0.1:{port}/wsman",
+        data=b"not xml",
+        headers={"Authorization": f"Basic {token}"},
+        proxies={"http": "", "https": ""},
+        timeout=10,
+    )
     assert reply.status_code == 500
     assert b"WSManFault" in reply.content
 
