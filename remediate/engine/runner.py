@@ -74,8 +74,8 @@ def run_fleet(
                 for name in later:
                     results[name] = on_skipped(name)
             return FleetOutcome(results, True, reason)
-        if reason:
-            return FleetOutcome(results, True, reason)
+        if reason:  # the last batch crossed it: nothing was left to stop
+            return FleetOutcome(results, False, reason)
     return FleetOutcome(results, False)
 
 

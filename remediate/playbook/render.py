@@ -24,7 +24,8 @@ def host_variables(
     groups: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Inventory vars < play vars < extra vars, then the magic variables Ansible reserves."""
-    merged: dict[str, Any] = {**host.vars, **play.vars, **extra_vars}
+    play_vars = {key: _maybe_secret(key, value) for key, value in play.vars.items()}
+    merged: dict[str, Any] = {**host.vars, **play_vars, **extra_vars}
     merged["inventory_hostname"] = host.name
     merged["inventory_hostname_short"] = host.name.split(".", 1)[0]
     merged["group_names"] = sorted(group for group in host.groups if group != "all")

@@ -75,7 +75,18 @@ def finding_line(finding: Finding, host: str) -> Text:
 
 
 def print_plan(plan: Plan, out: Console, diff: bool = True) -> None:
+    several = len({hp.play for hp in plan.hosts}) > 1
+    play = None
     for hp in plan.hosts:
+        if several and hp.play != play:
+            play = hp.play
+            names = [str(p.get("name", "")) for p in plan.plays if p.get("index") == play]
+            out.print(
+                Text(
+                    f"play {play + 1}: {names[0] if names else ''}".rstrip(": "),
+                    style="bold underline",
+                )
+            )
         _print_host_plan(hp, out, diff)
     out.print(plan_summary(plan))
 
@@ -112,12 +123,14 @@ def print_failed_hosts(plan: Plan, out: Console) -> None:
 
 
 def plan_summary(plan: Plan) -> Text:
-    changes = plan.changes
-    hosts_changing = sum(1 for hp in plan.hosts if hp.changes)
+    # A change several plays plan on one host is made once: count it once.
+    changes = list({(hp.host, c.address): c for hp in plan.hosts for c in hp.changes}.values())
+    hosts_changing = len({hp.host for hp in plan.hosts if hp.changes})
     irreversible = sum(1 for c in changes if not c.reversible)
-    findings = sum(len(hp.findings) for hp in plan.hosts)
+    findings = len({(hp.host, f.address, f.message) for hp in plan.hosts for f in hp.findings})
     statuses = Counter(hp.status for hp in plan.hosts if hp.failed)
-    parts = [f"{len(changes)} change(s) on {hosts_changing} of {len(plan.hosts)} host(s)"]
+    hosts = len({hp.host for hp in plan.hosts})
+    parts = [f"{len(changes)} change(s) on {hosts_changing} of {hosts} host(s)"]
     if irreversible:
         parts.append(f"{irreversible} irreversible")
     parts.append(f"{findings} finding(s)")
