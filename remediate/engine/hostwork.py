@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -57,7 +58,25 @@ def resolve_settings(host: Host, extra_vars: Mapping[str, Any] | None = None) ->
                     # a syntax error may quote the text, and the text may be the password
                     message = "looks like a template but does not render (not shown: a secret)"
                 raise InputError(f"host {host.name}: {key}: {message}") from None
-    return ConnectionSettings.from_vars(host.name, resolved)
+    settings = ConnectionSettings.from_vars(host.name, resolved)
+    _check_local_files(settings)
+    return settings
+
+
+def _check_local_files(settings: ConnectionSettings) -> None:
+    """What is wrong on this side is input, not an unreachable host: say so before connecting."""
+    name = settings.name
+    key = settings.private_key_file
+    if settings.connection == "ssh" and key and not os.access(os.path.expanduser(key), os.R_OK):
+        raise InputError(f"host {name}: ansible_ssh_private_key_file {key}: no readable file there")
+    if settings.connection == "winrm":
+        if not settings.user:
+            raise InputError(f"host {name}: WinRM needs ansible_user")
+        ca = settings.winrm_ca_trust_path
+        if ca and settings.winrm_scheme == "https" and not os.access(ca, os.R_OK):
+            raise InputError(
+                f"host {name}: ansible_winrm_ca_trust_path {ca}: no readable file there"
+            )
 
 
 @attrs.frozen

@@ -119,3 +119,22 @@ def test_a_mailsite_host_over_ssh_without_the_cmd_shell_is_told_so(
     done = cli("plan", PLAYBOOK, "-i", inventory, "-l", "mail001")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "set ansible_shell_type: cmd" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"ansible_winrm_ca_trust_path": "/nonexistent/ca.pem"},
+            "ansible_winrm_ca_trust_path /nonexistent/ca.pem: no readable file there",
+        ),
+        ({"ansible_user": None}, "WinRM needs ansible_user"),
+    ],
+)
+def test_what_is_wrong_on_this_side_is_exit_5_before_connecting(
+    fleet: Fleet, cli: Cli, tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    inventory = rewrite(fleet, tmp_path / "inv.yml", **changes)
+    done = cli("plan", PLAYBOOK, "-i", inventory)
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert message in done.stderr

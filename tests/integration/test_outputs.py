@@ -58,7 +58,17 @@ def test_no_secret_reaches_output_plans_journals_events_or_reports(
             "-v",
         ),
         cli("plan", PLAYBOOK, "-i", inventory, "--format", "json"),
-        cli("apply", str(plan_file), "--events", str(events), "--junit", str(junit), "-v"),
+        cli(
+            "apply",
+            str(plan_file),
+            "-e",
+            f"vault_password={CANARY}",
+            "--events",
+            str(events),
+            "--junit",
+            str(junit),
+            "-v",
+        ),
     ]
     run_id = cli.latest_run()
     outputs += [
