@@ -15,7 +15,7 @@ from rich.rule import Rule
 
 DEMO_DIR = Path(os.environ.get("REMEDIATE_DEMO_DIR", "demo-lab"))
 PLAYBOOK = "playbooks/keep-off-blacklists.yml"
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def say(text: str) -> None:

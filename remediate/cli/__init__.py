@@ -44,9 +44,11 @@ def _version() -> str:
         return "remediate (not installed)"
 
 
-def _configure_logging(verbose: int) -> None:
-    """Warnings (retries, for one) on stderr; -v adds progress detail, -vv paramiko's too."""
+def _configure_logging(verbose: int, quiet: bool = False) -> None:
+    """Warnings (retries, for one) on stderr; -q only errors; -v more detail, -vv paramiko's."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if quiet:
+        level = logging.ERROR
     logging.basicConfig(level=level, format="remediate: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
 
@@ -60,7 +62,7 @@ def _clean(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(getattr(args, "verbose", 0) or 0)
+    _configure_logging(getattr(args, "verbose", 0) or 0, bool(getattr(args, "quiet", False)))
     handler: Handler = args.func
     try:
         return handler(args)

@@ -79,7 +79,15 @@ def _positive(value: str) -> int:
 
 
 def _plan_parser(sub: Any) -> None:
-    p = sub.add_parser("plan", help="show what a playbook would change (dry run; writes nothing)")
+    p = sub.add_parser(
+        "plan",
+        help="show what a playbook would change (dry run; writes nothing)",
+        description=(
+            "Read every selected host (one pipelined round trip each) and show each change as"
+            " before -> after with its reason. Nothing is written. Save the plan with -o to "
+            "review it and apply it later exactly as reviewed."
+        ),
+    )
     _selection(p)
     _output(p)
     p.add_argument("-o", "--out", metavar="PLAN.json", help="save the plan for `remediate apply`")
@@ -92,7 +100,15 @@ def _plan_parser(sub: Any) -> None:
 
 
 def _apply_parser(sub: Any) -> None:
-    p = sub.add_parser("apply", help="apply a saved plan exactly as reviewed")
+    p = sub.add_parser(
+        "apply",
+        help="apply a saved plan exactly as reviewed",
+        description=(
+            "Apply a saved plan. Each host is read again: one that changed since the plan is "
+            "refused as stale and left alone; each change is journaled before and after it is"
+            " made; each host is read again to verify."
+        ),
+    )
     p.add_argument("plan", metavar="PLAN")
     p.add_argument(
         "-i",
@@ -114,12 +130,20 @@ def _connection_vars(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="variables for connecting (a plan never stores secrets: give them again here)",
+        help="variables for connecting: secret ones the plan or run could not store "
+        "(ansible_password=...), given again",
     )
 
 
 def _run_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="plan and apply in one go")
+    p = sub.add_parser(
+        "run",
+        help="plan and apply in one go",
+        description=(
+            "Plan and apply in one go (--check only plans). Every change is journaled, so the"
+            " run can be rolled back."
+        ),
+    )
     _selection(p)
     _output(p)
     _runs_dir(p)
@@ -129,7 +153,15 @@ def _run_parser(sub: Any) -> None:
 
 
 def _rollback_parser(sub: Any) -> None:
-    p = sub.add_parser("rollback", help="undo a run's reversible changes, newest first")
+    p = sub.add_parser(
+        "rollback",
+        help="undo a run's reversible changes, newest first",
+        description=(
+            "Undo a run: each change still holding the value the run wrote is set back to its"
+            " value before (newest first); values changed since are left alone and reported; "
+            "irreversible changes are listed."
+        ),
+    )
     p.add_argument("run_id", metavar="RUN")
     p.add_argument("-l", "--limit", metavar="PATTERN")
     p.add_argument("--check", action="store_true", help="say what would be reverted")
@@ -147,7 +179,14 @@ def _rollback_parser(sub: Any) -> None:
 
 
 def _runs_parser(sub: Any) -> None:
-    p = sub.add_parser("runs", help="list runs, or show what one changed where")
+    p = sub.add_parser(
+        "runs",
+        help="list runs, or show what one changed where",
+        description=(
+            "List the runs in the runs directory, or show one run's journal: what changed "
+            "where, and what was in flight."
+        ),
+    )
     _runs_dir(p)
     p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     p.add_argument("run_id", nargs="?", metavar="RUN")
@@ -264,7 +303,14 @@ def _report(args: argparse.Namespace, result: RunResult, title: str) -> int:
             out.print(f"  {change.address}: {change.reason}", markup=False)
     if result.aborted:
         text.console(stderr=True).print(f"ABORTED: {result.abort_reason}", markup=False)
-    text.print_recap(result.hosts, out, result.run_id, verbose=args.verbose > 0, quiet=args.quiet)
+    text.print_recap(
+        result.hosts,
+        out,
+        result.run_id,
+        verbose=args.verbose > 0,
+        quiet=args.quiet,
+        diff=bool(getattr(args, "diff", False)),
+    )
     return result.exit_code
 
 

@@ -332,7 +332,7 @@ def _run_plays(
             if counts_as_failure(outcome.results[name]):
                 dropped[name] = f"{outcome.results[name].status} in play {play.name!r}"
         run.emit("play.finished", message=play.name)
-        later = any(p.targets for p in plays[plays.index(play) + 1:])
+        later = any(p.targets for p in plays[plays.index(play) + 1 :])
         if outcome.aborted or (outcome.abort_reason and later):
             return results, True, outcome.abort_reason
     return results, False, None

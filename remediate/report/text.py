@@ -156,6 +156,7 @@ def print_recap(
     run_id: str | None,
     verbose: bool = False,
     quiet: bool = False,
+    diff: bool = False,
 ) -> None:
     """A line per host (with -q only the hosts that did not end well), then the totals."""
     shown = [r for r in results if r.failed] if quiet else list(results)
@@ -172,9 +173,9 @@ def print_recap(
         line.append(f"{result.status:<12}", style=STATUS_STYLE.get(result.status, ""))
         line.append(_result_detail(result))
         out.print(line)
-        if verbose or result.failed:
+        if verbose or diff or result.failed:
             for change in result.changes:
-                out.print(_change_result_line(change, result.host))
+                out.print(_change_result_line(change, result.host, diff))
     counts = Counter(r.status for r in results)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no hosts"
     tail = f" (run {run_id})" if run_id else ""
@@ -183,8 +184,10 @@ def print_recap(
     out.print(Text(f"{unit}: {summary}{tail}", style="bold"))
 
 
-def _change_result_line(result: ChangeResult, host: str) -> Text:
+def _change_result_line(result: ChangeResult, host: str, diff: bool = False) -> Text:
     line = Text(f"    {result.status:<12} {_local(result.change.address, host)}")
+    if diff:
+        line.append(f"  {show(result.change.before)} -> {show(result.change.after)}")
     if result.error:
         line.append(f"  {result.error}", style="red")
     return line
