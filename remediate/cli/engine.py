@@ -346,9 +346,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.out:
         api.save_plan(made, args.out)
     if args.format == "json":
-        from remediate.engine.planfile import plan_to_json
+        from remediate.engine.planfile import plan_to_json, seal
 
-        print(json.dumps(plan_to_json(made), indent=2, ensure_ascii=False))
+        print(json.dumps(seal(plan_to_json(made)), indent=2, ensure_ascii=False))
     else:
         out = text.console()
         if args.quiet:

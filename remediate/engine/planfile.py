@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from remediate.engine.journal import canonical
 from remediate.errors import InputError
 from remediate.model import ACTIONS, Change, Finding, HostPlan, Plan, TaskRef
 from remediate.secrets import Secret, mask_value
@@ -83,8 +85,19 @@ def secret_arguments(plan: Plan) -> list[str]:
     ]
 
 
+def seal(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with its `plan_digest`: a hash of everything else in it, so an edit made
+    after review is noticed when the plan is loaded, before any host is contacted."""
+    body = {k: v for k, v in document.items() if k != "plan_digest"}
+    return {**body, "plan_digest": _digest(body)}
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(body).encode()).hexdigest()
+
+
 def write_plan(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
-    text = json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(seal(document), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -143,6 +156,13 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise InputError(
             f"plan format version {version} is not supported (this remediate "
             f"reads version {FORMAT_VERSION}); make the plan again",
+            name,
+        )
+    stored = doc.pop("plan_digest", None)
+    if stored != _digest(doc):
+        raise InputError(
+            "the plan was changed after it was made (its plan_digest does not "
+            "match); make the plan again",
             name,
         )
     plays = tuple(_read_play(r, p, i) for i, p in enumerate(r.get(doc, "plays", list, "")))

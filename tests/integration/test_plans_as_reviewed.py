@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from remediate.engine.planfile import seal
 from remediate.lab.fleet import Fleet
 from tests.integration.conftest import PLAYBOOK, Cli, states
 
@@ -72,6 +73,11 @@ def test_an_edited_plan_file_is_refused_and_nothing_changes(
     plan_file.write_text(json.dumps(doc))
     before = states(fleet)[host]
 
+    edited = cli("apply", str(plan_file))
+    assert edited.returncode == 5  # noticed on load, before any host is contacted
+    assert "the plan was changed after it was made" in edited.stderr
+
+    plan_file.write_text(json.dumps(seal(doc)))  # a deliberate edit, digest and all
     applied = cli("apply", str(plan_file))
 
     assert applied.returncode in (2, 3), applied.stdout  # failed (3: the play's threshold too)
@@ -110,7 +116,7 @@ def test_a_hand_edited_plan_is_exit_5_naming_the_file(
     doc = plan_to(cli, fleet, plan_file)
     doc["hosts"] = [h for h in doc["hosts"] if h["status"] == "planned"]
     edit(doc)
-    plan_file.write_text(json.dumps(doc))
+    plan_file.write_text(json.dumps(seal(doc)))  # past the digest: the checks behind it
     before = states(fleet)
 
     done = cli("apply", str(plan_file))
