@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from remediate.inventory.data import GraphError, InventoryGraph
 from remediate.inventory.ranges import RangeError, expand_hostpattern
 
 Mark = tuple[int, int]
+
+log = logging.getLogger(__name__)
 
 
 class NotYamlInventory(InputError):
@@ -224,6 +227,18 @@ class _YamlGroups:
             return name
         body = self._normalise_sections(name, body, mark)
         for key, value in body.items():
+            if key not in ("vars", "children", "hosts"):
+                line, col = _where(body, key)
+                log.warning(
+                    "%s:%s:%s: skipping unexpected key %r in group %r (only vars, "
+                    "children and hosts are valid)",
+                    self.path,
+                    line,
+                    col,
+                    key,
+                    name,
+                )
+                continue
             if not isinstance(value, Mapping):
                 continue  # Ansible skips empty and non-mapping keys (with a warning)
             if key == "vars":
