@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import remediate.api as api
+from remediate.cli.common import add_selection, split_words
 from remediate.engine.events import EventSink, JsonLinesSink
 from remediate.engine.planning import show
 from remediate.errors import EXIT_CHANGES_PENDING, EXIT_OK, InputError
@@ -28,24 +29,6 @@ def register(sub: Any) -> None:
 
 
 # ---------------------------------------------------------------- arguments
-
-
-def _selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("playbook", metavar="PLAYBOOK")
-    p.add_argument(
-        "-i",
-        "--inventory",
-        action="append",
-        required=True,
-        metavar="INV",
-        help="inventory file or directory (repeat to merge, in order)",
-    )
-    p.add_argument(
-        "-l", "--limit", metavar="PATTERN", help="further limit hosts (@file reads names)"
-    )
-    p.add_argument("-t", "--tags", action="append", default=[], metavar="TAGS")
-    p.add_argument("--skip-tags", action="append", default=[], metavar="TAGS")
-    p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE")
 
 
 def _output(p: argparse.ArgumentParser) -> None:
@@ -88,7 +71,7 @@ def _plan_parser(sub: Any) -> None:
             "review it and apply it later exactly as reviewed."
         ),
     )
-    _selection(p)
+    add_selection(p)
     _output(p)
     p.add_argument("-o", "--out", metavar="PLAN.json", help="save the plan for `remediate apply`")
     p.add_argument(
@@ -144,7 +127,7 @@ def _run_parser(sub: Any) -> None:
             " run can be rolled back."
         ),
     )
-    _selection(p)
+    add_selection(p)
     _output(p)
     _runs_dir(p)
     p.add_argument("--check", action="store_true", help="only plan; change nothing")
@@ -195,10 +178,6 @@ def _runs_parser(sub: Any) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _split(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(t.strip() for v in values for t in v.split(",") if t.strip())
 
 
 def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
@@ -335,8 +314,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             args.playbook,
             args.inventory,
             limit=args.limit,
-            tags=_split(args.tags),
-            skip_tags=_split(args.skip_tags),
+            tags=split_words(args.tags),
+            skip_tags=split_words(args.skip_tags),
             extra_vars=_extra_vars(args.extra_vars),
             forks=args.forks,
             on_event=sink,
@@ -403,8 +382,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.inventory,
             check=args.check,
             limit=args.limit,
-            tags=_split(args.tags),
-            skip_tags=_split(args.skip_tags),
+            tags=split_words(args.tags),
+            skip_tags=split_words(args.skip_tags),
             extra_vars=_extra_vars(args.extra_vars),
             forks=args.forks,
             runs_dir=args.runs_dir,

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from remediate.cli.common import add_selection, split_words
 from remediate.engine.core import select_hosts
 from remediate.engine.hostwork import resolve_settings
 from remediate.errors import EXIT_OK, InputError
@@ -34,38 +35,8 @@ def register(sub: Any) -> None:
         "every matched host, and print each play with its hosts. Exit 0 when valid, "
         "5 with one 'path:line:col: message' line when not.",
     )
-    parser.add_argument("playbook", metavar="PLAYBOOK")
-    parser.add_argument(
-        "-i",
-        "--inventory",
-        action="append",
-        required=True,
-        metavar="INV",
-        help="inventory file or directory (repeatable)",
-    )
-    parser.add_argument(
-        "-l", "--limit", metavar="LIMIT", help="further limit hosts (pattern or @file)"
-    )
-    parser.add_argument(
-        "-e",
-        "--extra-vars",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra variables: KEY=VALUE, a YAML mapping, or @file.yml (repeatable)",
-    )
-    parser.add_argument(
-        "-t", "--tags", action="append", default=[], help="only tasks with these tags"
-    )
-    parser.add_argument(
-        "--skip-tags", action="append", default=[], help="skip tasks with these tags"
-    )
+    add_selection(parser)
     parser.set_defaults(func=run_validate)
-
-
-def _split(values: Sequence[str]) -> list[str]:
-    """Tags given as `-t a,b -t c`."""
-    return [tag.strip() for value in values for tag in value.split(",") if tag.strip()]
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -79,7 +50,7 @@ def run_validate(args: argparse.Namespace) -> int:
     if isinstance(listing, str):
         listing = json.loads(listing)
     groups = groups_from_inventory_json(listing)
-    tags, skip_tags = _split(args.tags), _split(args.skip_tags)
+    tags, skip_tags = split_words(args.tags), split_words(args.skip_tags)
     check_tags(playbook.plays, tags, skip_tags)
     lines = [f"playbook: {playbook.path}"]
     all_hosts: set[str] = set()
