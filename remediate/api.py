@@ -14,7 +14,7 @@ from remediate.engine.hostwork import Connector
 from remediate.engine.planfile import load_plan
 from remediate.errors import InputError
 from remediate.model import ChangeResult, HostPlan, HostResult, Plan, RunResult
-from remediate.secrets import MASK
+from remediate.secrets import mask_dict
 from remediate.tasks import TaskRegistry
 
 PathLike = str | os.PathLike[str]
@@ -116,7 +116,7 @@ def apply(
     """
     loaded = the_plan if isinstance(the_plan, Plan) else load_plan(the_plan)
     source = None if isinstance(the_plan, Plan) else str(the_plan)
-    extra_vars = _plan_extra_vars(loaded, extra_vars or {}, source)
+    extra_vars = core.reuse_extra_vars(loaded.extra_vars, extra_vars or {}, source, "apply PLAN")
     inv = _inventory(inventory if inventory is not None else list(loaded.inventory))
     options = _options(
         forks=forks,
@@ -127,7 +127,12 @@ def apply(
         host_deadline=host_deadline,
         extra_vars=extra_vars,
     )
-    meta = {"command": "apply", "arguments": list(arguments), "inventory": _absolute(inv.sources)}
+    meta = {
+        "command": "apply",
+        "arguments": list(arguments),
+        "inventory": _absolute(inv.sources),
+        "extra_vars": mask_dict(extra_vars),
+    }
     try:
         run_id, results, aborted, reason = core.apply_saved(loaded, inv, options, meta)
     except InputError as exc:
@@ -135,22 +140,6 @@ def apply(
             raise
         raise InputError(exc.message, source) from None
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason, plan=loaded)
-
-
-def _plan_extra_vars(plan: Plan, given: Mapping[str, Any], source: str | None) -> dict[str, Any]:
-    """The -e the plan was made with (what it could keep), overridden by those given now.
-    A secret the plan could not keep must be given again, or apply would connect otherwise
-    than the plan did."""
-    kept = {k: v for k, v in plan.extra_vars.items() if v != MASK}
-    missing = sorted(k for k, v in plan.extra_vars.items() if v == MASK and k not in given)
-    if missing:
-        again = " ".join(f"-e {name}=..." for name in missing)
-        raise InputError(
-            f"the plan was made with secret variables it does not store ({', '.join(missing)}); "
-            f"give them again: remediate apply PLAN {again}",
-            source,
-        )
-    return {**kept, **given}
 
 
 def run(
@@ -192,6 +181,7 @@ def run(
         "arguments": list(arguments),
         "playbook": os.path.abspath(book.path),
         "inventory": _absolute(inv.sources),
+        "extra_vars": mask_dict(options.extra_vars),
     }
     run_id, results, aborted, reason = core.run_playbook(book, inv, options, meta)
     return RunResult(run_id, tuple(results), aborted, "apply", abort_reason=reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,7 +117,7 @@ class ConnectionSettings:
             allow_insecure_winrm=_as_bool(hostvars.get("remediate_allow_insecure_winrm", False)),
             winrm_cert_pem=v.optional("ansible_winrm_cert_pem"),
             winrm_cert_key_pem=v.optional("ansible_winrm_cert_key_pem"),
-            private_key_file=v.optional(key_var),
+            private_key_file=_expand(v.optional(key_var)),
             known_hosts=v.optional("remediate_known_hosts"),
             host_key_policy=policy,
             connect_timeout=v.number("remediate_connect_timeout", 10.0),
@@ -171,6 +172,10 @@ class _Vars:
         if number < 0 or number != number:
             raise self.bad(key, "must be a positive number of seconds")
         return number
+
+
+def _expand(path: str | None) -> str | None:
+    return None if path is None else os.path.expanduser(path)
 
 
 def _opt_str(value: object) -> str | None:

@@ -48,14 +48,18 @@ class Secret:
         raise TypeError("Secret values cannot be pickled")
 
 
-SECRET_KEY_SUFFIXES = ("_password", "_pass")
+SECRET_KEY_SUFFIXES = ("_password", "_pass", ".password", "-password", "_passwd")
 SECRET_KEYS = ("ansible_password", "ansible_become_password", "ansible_become_pass")
 
 
 def is_secret_key(key: str) -> bool:
     """Whether an inventory variable name holds a secret by Ansible's naming."""
     lowered = key.lower()
-    return lowered in SECRET_KEYS or lowered.endswith(SECRET_KEY_SUFFIXES) or lowered == "password"
+    return (
+        lowered in SECRET_KEYS
+        or lowered.endswith(SECRET_KEY_SUFFIXES)
+        or lowered in ("password", "passwd")
+    )
 
 
 def mask_value(value: object) -> object:

@@ -220,7 +220,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
             continue
         target = os.path.abspath(path)
         folder = os.path.dirname(target)
-        if os.path.isdir(target):
+        if os.path.isdir(target) or path.endswith(("/", os.sep)):
             raise InputError(f"{flag} {path}: is a directory; name a file")
         if not os.path.isdir(folder):
             raise InputError(f"{flag} {path}: directory {folder} does not exist")
@@ -393,7 +393,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
     )
     if args.check and result.plan is not None and args.format == "text":
-        text.print_plan(result.plan, text.console(), diff=args.diff)
+        if args.junit:
+            machine.write_junit(args.junit, "check", result.hosts)
+        out = text.console()
+        if args.quiet:
+            text.print_failed_hosts(result.plan, out)
+            out.print(text.plan_summary(result.plan))
+        else:
+            text.print_plan(result.plan, out, diff=args.diff)
         return _plan_exit(result.plan, False)
     return _report(args, result, "run")
 
@@ -469,7 +476,7 @@ def _journaled_changes(info: Any) -> str:
     try:
         records = info.journal()
     except JournalCorrupt:
-        return "damaged journal:"
+        return "? (damaged journal)"
     done = [r for r in records if r.phase == "outcome" and r.status in ("applied", "reverted")]
     return str(len(done))
 

@@ -21,7 +21,7 @@ from remediate.engine.runs import Runs
 from remediate.engine.writes import write_changes
 from remediate.errors import InputError, Interrupted
 from remediate.model import ChangeResult, HostPlan, HostResult, Plan, TaskRef
-from remediate.secrets import mask_dict
+from remediate.secrets import MASK, mask_dict
 from remediate.tasks import ArgumentError, TaskRegistry, default_registry
 
 
@@ -117,10 +117,7 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
 
 def select_hosts(inventory: Any, play: Any, pattern: str, limit: str | None) -> list[Any]:
     """The play's hosts under --limit; a bad pattern is reported at the play's `hosts:`."""
-    if limit is not None and not limit.strip(" ,"):
-        raise InputError("--limit is empty; give a host pattern (or leave --limit out)")
-    if limit is not None and limit.startswith("@"):
-        _check_limit_file(limit[1:])
+    check_limit(inventory, limit)
     try:
         return list(inventory.select(pattern, limit))
     except InputError as exc:
@@ -128,6 +125,17 @@ def select_hosts(inventory: Any, play: Any, pattern: str, limit: str | None) -> 
             raise
         where = play.location
         raise InputError(f"hosts: {exc.message}", where.path, where.line, where.col) from None
+
+
+def check_limit(inventory: Any, limit: str | None) -> None:
+    """A --limit that is empty, names no host, or does not parse is the user's to fix."""
+    if limit is None:
+        return
+    if not limit.strip(" ,:;&!\t"):
+        raise InputError("--limit is empty; give a host pattern (or leave --limit out)")
+    if limit.startswith("@"):
+        _check_limit_file(limit[1:])
+    inventory.select("all", limit)  # a bad pattern is reported as the limit's, not a play's
 
 
 def _check_limit_file(path: str) -> None:
@@ -155,6 +163,32 @@ def create_task(registry: TaskRegistry, type_name: str, args: Mapping[str, Any])
         raise InputError(f"task {type_name}: {exc}") from None
 
 
+def reuse_extra_vars(
+    stored: Mapping[str, Any], given: Mapping[str, Any], source: str | None, command: str
+) -> dict[str, Any]:
+    """The -e a plan (or run) was made with, as far as it could keep them, overridden by those
+    given now. A secret it could not keep must be given again, or this command would connect
+    otherwise than the plan or run did."""
+    kept = {k: v for k, v in stored.items() if not _holds_mask(v)}
+    missing = sorted(k for k, v in stored.items() if _holds_mask(v) and k not in given)
+    if missing:
+        again = " ".join(f"-e {name}=..." for name in missing)
+        raise InputError(
+            f"made with secret variables that are not stored ({', '.join(missing)}); "
+            f"give them again: remediate {command} {again}",
+            source,
+        )
+    return {**kept, **given}
+
+
+def _holds_mask(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_holds_mask(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_mask(v) for v in value)
+    return bool(value == MASK)
+
+
 def _emitter(options: Options, run: str | None = None) -> Emitter:
     return Emitter([options.on_event], run=run)
 
@@ -166,9 +200,15 @@ def plan_plays(plays: Sequence[PlayTargets], options: Options) -> list[HostPlan]
     emit = _emitter(options)
     connect = options.connect()
     host_plans: list[HostPlan] = []
+    unreachable: dict[str, HostPlan] = {}  # not tried again in later plays
     for play in plays:
-        by_name = {t.host.name: t for t in play.targets}
+        by_name = {t.host.name: t for t in play.targets if t.host.name not in unreachable}
         emit("play.started", message=play.name, total=len(by_name))
+        for target in (t for t in play.targets if t.host.name in unreachable):
+            earlier = unreachable[target.host.name]
+            host_plans.append(
+                attrs.evolve(earlier, play=play.index, tasks=tuple(b.ref for b in target.tasks))
+            )
 
         def worker(name: str, by_name: dict[str, Target] = by_name) -> HostPlan:
             emit("host.started", host=name)
@@ -193,6 +233,7 @@ def plan_plays(plays: Sequence[PlayTargets], options: Options) -> list[HostPlan]
             ),
         )
         host_plans.extend(outcome.results[name] for name in by_name)
+        unreachable.update((n, r) for n, r in outcome.results.items() if r.status == "unreachable")
     return host_plans
 
 
@@ -244,6 +285,7 @@ class _Run:
     connect: Connector
     _written: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     _abandoned: set[str] = attrs.field(factory=set)
+    _writing: set[str] = attrs.field(factory=set)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     def abandon(self, host: str) -> None:
@@ -254,6 +296,15 @@ class _Run:
     def abandoned(self, host: str) -> bool:
         with self._lock:
             return host in self._abandoned
+
+    def writing(self, host: str, now: bool | None = None) -> bool:
+        """Whether the host's writes are under way (set it with `now`)."""
+        with self._lock:
+            if now is True:
+                self._writing.add(host)
+            elif now is False:
+                self._writing.discard(host)
+            return host in self._writing
 
     def remember(self, host: str, results: Sequence[ChangeResult]) -> None:
         """Record what this run wrote on a host, for the later plays of the same plan."""
@@ -315,7 +366,13 @@ def _run_plays(
 
         def late(name: str, play: int = play.index) -> HostResult:
             run.abandon(name)
-            return _settled(run, name, play, "failed", "host deadline exceeded")
+            why = "host deadline exceeded"
+            if run.writing(name):
+                why += (
+                    " while its writes were under way; they go on, and the journal "
+                    "records what they did (remediate runs show)"
+                )
+            return _settled(run, name, play, "failed", why)
 
         outcome = run_fleet(
             list(by_name),
@@ -425,7 +482,11 @@ def _apply_target(run: _Run, target: Target, reviewed: HostPlan | None) -> HostR
                     conn=conn,
                     message="host deadline exceeded before any change was made",
                 )
-            results, error = write_changes(conn, target, changes, run.journal, run.emit)
+            run.writing(target.host.name, True)
+            try:
+                results, error = write_changes(conn, target, changes, run.journal, run.emit)
+            finally:
+                run.writing(target.host.name, False)
             run.remember(target.host.name, results)
             if error is None:
                 error = hostwork.verify_converged(conn, target, [r.change for r in results])

@@ -222,6 +222,7 @@ def _reviewable(change: Change) -> tuple[Any, ...]:
         show(change.before),
         show(change.after),
         change.reversible,
+        change.reason,
         show(dict(change.data)),
         change.task_index,
     )

@@ -88,7 +88,8 @@ def secret_arguments(plan: Plan) -> list[str]:
 def seal(document: Mapping[str, Any]) -> dict[str, Any]:
     """The document with its `plan_digest`: a hash of everything else in it, so an edit made
     after review is noticed when the plan is loaded, before any host is contacted."""
-    body = {k: v for k, v in document.items() if k != "plan_digest"}
+    # Hashed as it will be read back: JSON turns every key into a string.
+    body = json.loads(json.dumps({k: v for k, v in document.items() if k != "plan_digest"}))
     return {**body, "plan_digest": _digest(body)}
 
 
@@ -100,7 +101,9 @@ def write_plan(path: str | os.PathLike[str], document: Mapping[str, Any]) -> Non
     text = json.dumps(seal(document), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(tmp, target)
 
 

@@ -15,7 +15,9 @@ from remediate.engine.core import (
     _locked,
     _Run,
     _start_run,
+    check_limit,
     create_task,
+    reuse_extra_vars,
 )
 from remediate.engine.hostwork import Target
 from remediate.engine.journal import Record
@@ -23,7 +25,7 @@ from remediate.engine.planning import BoundTask, plan_tasks, show
 from remediate.engine.runner import FleetPolicy, run_fleet
 from remediate.engine.runs import RunInfo, Runs
 from remediate.engine.writes import write_changes
-from remediate.errors import InputError
+from remediate.errors import InputError, JournalCorrupt
 from remediate.model import Change, ChangeResult, HostResult, TaskRef
 from remediate.tasks.base import ObservedChanges
 
@@ -36,6 +38,7 @@ class Entry:
     task: Mapping[str, Any]
     intent_seq: int
     outcome: str | None  # "applied" | "failed" | "unknown" | None (crashed in flight)
+    superseded_by: str | None = None  # a later run that changed the same thing
 
 
 def journal_entries(records: Sequence[Record]) -> dict[str, list[Entry]]:
@@ -78,6 +81,7 @@ def plan_rollback(runs: Runs, info: RunInfo, hosts: set[str] | None) -> dict[str
             f"run {info.run_id} is itself a rollback; apply the playbook again to redo its changes"
         )
     done = already_reverted(runs, info.run_id)
+    later = changed_later(runs, info.run_id)
     todo: dict[str, list[Entry]] = {}
     for host, entries in journal_entries(info.journal()).items():
         if hosts is not None and host not in hosts:
@@ -88,8 +92,27 @@ def plan_rollback(runs: Runs, info: RunInfo, hosts: set[str] | None) -> dict[str
             if (host, e.change.address) not in done and e.outcome not in ("not-applied",)
         ]
         if left:
-            todo[host] = list(reversed(left))
+            todo[host] = [
+                attrs.evolve(e, superseded_by=later.get((host, e.change.address)))
+                for e in reversed(left)
+            ]
     return todo
+
+
+def changed_later(runs: Runs, run_id: str) -> dict[tuple[str, str], str]:
+    """(host, address) -> the newest later apply run that wrote there too."""
+    found: dict[tuple[str, str], str] = {}
+    for info in runs.list():
+        if info.run_id <= run_id or info.kind != "apply" or "damaged" in info.meta:
+            continue
+        try:
+            records = info.journal()
+        except JournalCorrupt:
+            continue
+        for record in records:
+            if record.phase == "intent":
+                found[(record.host, record.address)] = info.run_id
+    return found
 
 
 def _targets(
@@ -178,6 +201,13 @@ def _revert_host(run: _Run | None, target: Target, entries: Sequence[Entry]) -> 
             error = None if run is None else _verify_reverted(conn, target, entries, results)
             if error is None:
                 error = next((r.error for r in results if r.failed), None)
+            if error is None:  # not a failure, but the one thing to read in the recap
+                error = next(
+                    (r.error for r in results if "may still land" in (r.error or "")), None
+                )
+                if error is not None:
+                    status = hostwork.settle(results, None)
+                    return hostwork.host_result(target, status, results, (), error, conn)
             return hostwork.host_result(
                 target, hostwork.settle(results, error), results, (), error, conn
             )
@@ -193,6 +223,13 @@ def _settle_without_writing(
     change = entry.change
     if not change.reversible:
         return ChangeResult(change, "irreversible", "cannot be undone: " + change.reason)
+    if entry.superseded_by:
+        return ChangeResult(
+            change,
+            "conflict",
+            f"{change.address} was changed again by the later run "
+            f"{entry.superseded_by}; roll that one back first; left alone",
+        )
     if where.state == "moved":
         return ChangeResult(
             change,
@@ -275,10 +312,15 @@ def rollback_run(
 
     runs = Runs(options.runs_dir)
     info = runs.get(run_id)
+    stored = info.meta.get("extra_vars")
+    if isinstance(stored, dict):
+        merged = reuse_extra_vars(stored, options.extra_vars, None, f"rollback {run_id}")
+        options = attrs.evolve(options, extra_vars=merged)
     sources = list(inventory_sources or info.meta.get("inventory") or [])
     inventory = Inventory.load(sources)
     hosts = None
-    if options.limit:
+    if options.limit is not None:
+        check_limit(inventory, options.limit)
         hosts = {h.name for h in inventory.select("all", options.limit)}
         changed = {r.host for r in info.journal()}
         if changed and not hosts & changed:

@@ -160,7 +160,7 @@ def load_yaml(data: bytes, path: str) -> Any:
         loader.dispose()
 
 
-MAX_EXPANDED = 1_000_000  # nodes after alias expansion: stops "billion laughs" documents
+MAX_EXPANDED = 20_000_000  # nodes after alias expansion: stops "billion laughs" documents
 
 
 def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:

@@ -148,7 +148,12 @@ def parse_extra_vars(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _maybe_secret(key: str, value: Any) -> Any:
-    """Secret-named variables (`*_password`, ...) given as text become Secret, as in inventory."""
+    """Secret-named variables (`*_password`, ...) given as text become Secret, as in
+    inventory, at any depth (`creds: {password: ...}`)."""
+    if isinstance(value, dict):
+        return {k: _maybe_secret(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_maybe_secret(key, v) for v in value]
     if is_secret_key(key) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return Secret(str(value))
     return value

@@ -128,7 +128,7 @@ def plan_summary(plan: Plan) -> Text:
     hosts_changing = len({hp.host for hp in plan.hosts if hp.changes})
     irreversible = sum(1 for c in changes if not c.reversible)
     findings = len({(hp.host, f.address, f.message) for hp in plan.hosts for f in hp.findings})
-    statuses = Counter(hp.status for hp in plan.hosts if hp.failed)
+    statuses = Counter({hp.host: hp.status for hp in plan.hosts if hp.failed}.values())
     hosts = len({hp.host for hp in plan.hosts})
     parts = [f"{len(changes)} change(s) on {hosts_changing} of {hosts} host(s)"]
     if irreversible:

@@ -109,3 +109,42 @@ def test_an_empty_limit_file_and_a_play_matching_nothing_are_exit_5(
     done = cli("plan", str(playbook), "-i", str(fleet.inventory_path))
     assert done.returncode == 5
     assert done.stderr.startswith(f"{playbook}: no play matches any host")
+
+
+def test_limits_made_of_separators_or_bad_patterns_are_the_limits_fault(
+    fleet: Fleet, cli: Cli
+) -> None:
+    for limit in (":", "\t", ",:"):
+        done = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-l", limit)
+        assert done.returncode == 5 and "--limit is empty" in done.stderr
+    done = cli("plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-l", "~(")
+    assert done.returncode == 5 and "invalid host pattern '~('" in done.stderr
+    assert not done.stderr.startswith(PLAYBOOK)  # not blamed on the playbook's hosts:
+
+
+def test_an_output_path_ending_in_a_slash_is_refused(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    done = cli(
+        "plan", PLAYBOOK, "-i", str(fleet.inventory_path), "--junit", str(tmp_path / "new") + "/"
+    )
+    assert done.returncode == 5 and "is a directory" in done.stderr
+
+
+def test_extra_vars_with_number_keys_and_nested_secrets_make_sound_plans(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    canary = "Nested-Canary-Pw-4411"
+    varfile = tmp_path / "vars.yml"
+    varfile.write_text(f"creds:\n  password: {canary}\nports:\n  9: a\n  10: b\n")
+    plan_file = tmp_path / "plan.json"
+    done = cli(
+        "plan", PLAYBOOK, "-i", str(fleet.inventory_path), "-e", f"@{varfile}", "-o", str(plan_file)
+    )
+    assert done.returncode == 0, done.stderr
+    assert canary not in plan_file.read_text()
+    assert oct(plan_file.stat().st_mode & 0o777) == "0o600"
+    again = cli("apply", str(plan_file))
+    assert again.returncode == 5 and "-e creds=..." in again.stderr  # not "changed after"
+    applied = cli("apply", str(plan_file), "-e", f"@{varfile}")
+    assert applied.returncode == 0, applied.stdout + applied.stderr

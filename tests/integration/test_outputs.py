@@ -74,7 +74,7 @@ def test_no_secret_reaches_output_plans_journals_events_or_reports(
     outputs += [
         cli("runs", "show", run_id),
         cli("runs", "show", run_id, "--format", "json"),
-        cli("rollback", run_id, "--format", "json"),
+        cli("rollback", run_id, "--format", "json", "-e", f"vault_password={CANARY}"),
         cli("runs"),
     ]
     texts = [o.stdout + o.stderr for o in outputs]

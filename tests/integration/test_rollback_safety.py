@@ -77,3 +77,18 @@ def test_rollback_can_use_another_inventory(fleet: Fleet, cli: Cli, tmp_path: Pa
     undone = cli("rollback", run_id, "-i", str(copy))
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert "reverted" in undone.stdout
+
+
+def test_rolling_back_an_older_run_leaves_what_a_later_run_changed(
+    fleet: Fleet, cli: Cli, tmp_path: Path
+) -> None:
+    first, change = applied_run(cli, fleet, tmp_path)
+    host, mailbox = change["host"], change["data"]["mailbox"]
+    assert fleet.hosts[host].console(f'msbox -clear "{mailbox}" ReplyOnce').rc == 0
+    second, _ = applied_run(cli, fleet, tmp_path)  # the same change made again
+
+    again = cli("rollback", first, "-v")
+
+    assert "was changed again by the later run " + second in again.stdout
+    domain = change["data"]["mailbox"].split("@")[1]
+    assert states(fleet)[change["host"]]["domains"][domain]["MailboxTemplate"]["ReplyOnce"] == 1
