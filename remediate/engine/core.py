@@ -76,7 +76,7 @@ def now() -> str:
 
 def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets]:
     """Select hosts and render every task's arguments for every host (input errors surface here)."""
-    from remediate.playbook import check_tags, render_args, render_hosts, render_task, select_tasks
+    from remediate.playbook import bind_task, check_tags, render_args, render_hosts, select_tasks
 
     registry = options.tasks()
     check_tags(playbook.plays, options.tags, options.skip_tags)
@@ -91,7 +91,7 @@ def prepare(playbook: Any, inventory: Any, options: Options) -> list[PlayTargets
             for call in calls:
                 index = play.tasks.index(call)
                 args = render_args(call, play, host, extra_vars=options.extra_vars, groups=groups)
-                task = render_task(call, play, host, registry, options.extra_vars, groups)
+                task = bind_task(call, host, registry, args)
                 bound.append(
                     BoundTask(TaskRef(p_index, index, call.type_name, call.name, args), task)
                 )

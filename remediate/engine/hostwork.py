@@ -265,7 +265,3 @@ def settle(results: Sequence[ChangeResult], error: str | None) -> str:
     if error:
         return "failed"
     return "changed" if any(r.changed for r in results) else "ok"
-
-
-def fresh_facts(conn: Connection, target: Target) -> Mapping[str, Any]:
-    return gather(conn, target)

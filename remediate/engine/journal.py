@@ -70,9 +70,9 @@ class Journal:
         self._lock = threading.Lock()
         if self.path.exists():
             _drop_torn_tail(self.path)
-        existing = read_journal(self.path) if self.path.exists() else []
-        self._seq = existing[-1].seq if existing else 0
-        self._last_sum = _last_checksum(self.path) if existing else GENESIS
+        bodies = list(_iter_checked(self.path)) if self.path.exists() else []
+        self._seq = int(bodies[-1]["seq"]) if bodies else 0
+        self._last_sum = str(bodies[-1]["sum"]) if bodies else GENESIS
         self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         fsync_dir(directory)
 
@@ -194,13 +194,6 @@ def read_journal(path: Path, expected: int | None = None) -> list[Record]:
             f"{expected}; records were removed, refusing to use this journal"
         )
     return records
-
-
-def _last_checksum(path: Path) -> str:
-    last = GENESIS
-    for body in _iter_checked(path):
-        last = body["sum"]
-    return last
 
 
 def _drop_torn_tail(path: Path) -> None:

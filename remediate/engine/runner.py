@@ -59,13 +59,12 @@ def run_fleet(
     is_failure: Callable[[R], bool],
     on_deadline: Callable[[str], R],
     on_skipped: Callable[[str], R],
-    on_done: Callable[[str, R], None] | None = None,
 ) -> FleetOutcome[R]:
     """Run `worker` for every host; stop starting batches once a threshold is crossed."""
     results: dict[str, R] = {}
     groups = batches(names, policy.serial)
     for number, group in enumerate(groups):
-        done = _run_batch(group, worker, policy, on_deadline, on_done)
+        done = _run_batch(group, worker, policy, on_deadline)
         results.update(done)
         failed = sum(1 for name in group if is_failure(done[name]))
         reason = _abort_reason(failed, len(group), policy)
@@ -97,7 +96,6 @@ def _run_batch(
     worker: Callable[[str], R],
     policy: FleetPolicy,
     on_deadline: Callable[[str], R],
-    on_done: Callable[[str, R], None] | None,
 ) -> dict[str, R]:
     """Daemon worker threads, so a host stuck past its deadline cannot hold the run open."""
     todo: queue.Queue[str] = queue.Queue()
@@ -119,7 +117,7 @@ def _run_batch(
 
     for _ in range(max(1, min(policy.forks, len(group)))):
         threading.Thread(target=loop, daemon=True, name="remediate-host").start()
-    return _collect(group, finished, started, lock, policy, on_deadline, on_done)
+    return _collect(group, finished, started, lock, policy, on_deadline)
 
 
 def _collect(
@@ -129,7 +127,6 @@ def _collect(
     lock: threading.Lock,
     policy: FleetPolicy,
     on_deadline: Callable[[str], R],
-    on_done: Callable[[str, R], None] | None,
 ) -> dict[str, R]:
     done: dict[str, R] = {}
     while len(done) < len(group):
@@ -143,8 +140,6 @@ def _collect(
         if name in done:
             continue  # a host that finished after its deadline was already reported
         done[name] = result
-        if on_done is not None:
-            on_done(name, result)
     return done
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from remediate.playbook.fields import PLAY_KEYS, TASK_KEYS
 from remediate.playbook.loader import Play, Playbook, TaskCall
 from remediate.playbook.render import (
+    bind_task,
     groups_from_inventory_json,
     host_variables,
     parse_extra_vars,
@@ -23,6 +24,7 @@ __all__ = [
     "Playbook",
     "check_tags",
     "TaskCall",
+    "bind_task",
     "effective_tags",
     "groups_from_inventory_json",
     "host_variables",

@@ -71,10 +71,18 @@ def render_task(
     groups: Mapping[str, list[str]] | None = None,
 ) -> Task:
     """The task configured for one host; template or argument errors name the arg's location."""
+    if registry.get(call.type_name) is None:
+        raise call.location.error(f"unknown task type {show(call.type_name)}")
+    return bind_task(call, host, registry, render_args(call, play, host, extra_vars, groups))
+
+
+def bind_task(
+    call: TaskCall, host: Host, registry: TaskRegistry, rendered: Mapping[str, Any]
+) -> Task:
+    """The task from arguments already rendered for `host`; errors name the arg's location."""
     task_type = registry.get(call.type_name)
     if task_type is None:
         raise call.location.error(f"unknown task type {show(call.type_name)}")
-    rendered = render_args(call, play, host, extra_vars, groups)
     try:
         return task_type.from_args(rendered)
     except ArgumentError as exc:
